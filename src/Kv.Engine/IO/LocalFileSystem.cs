@@ -1,0 +1,92 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Kv.Engine.IO;
+
+/// <summary>The real file system, through <see cref="RandomAccess"/> and <see cref="FileStream"/>.</summary>
+public sealed class LocalFileSystem : IFileSystem
+{
+    public static readonly LocalFileSystem Instance = new();
+
+    public void CreateDirectory(string path) => Directory.CreateDirectory(path);
+    public bool FileExists(string path) => File.Exists(path);
+    public bool DirectoryExists(string path) => Directory.Exists(path);
+
+    public IReadOnlyList<string> ListFiles(string directory)
+    {
+        var names = new List<string>();
+        foreach (var path in Directory.EnumerateFiles(directory)) names.Add(System.IO.Path.GetFileName(path));
+        return names;
+    }
+
+    public long GetFileLength(string path) => new FileInfo(path).Length;
+    public void DeleteFile(string path) => File.Delete(path);
+    public void Rename(string from, string to) => File.Move(from, to, overwrite: true);
+
+    public void SyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows()) return; // directories cannot be opened for flushing there
+        var fd = Posix.Open(directory, Posix.O_RDONLY | Posix.O_DIRECTORY);
+        if (fd < 0) throw new IOException($"cannot open directory '{directory}' to sync it (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (Posix.Fsync(fd) != 0)
+                throw new IOException($"fsync of directory '{directory}' failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        }
+        finally { Posix.Close(fd); }
+    }
+
+    public void HardLink(string existing, string link)
+    {
+        if (Posix.Link(existing, link) != 0)
+            throw new IOException($"cannot hard-link '{existing}' as '{link}' (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+    }
+
+    public IWritableFile CreateWritable(string path) => new LocalWritableFile(path);
+
+    public IRandomAccessFile OpenRandomAccess(string path) => new LocalRandomAccessFile(path);
+
+    private sealed class LocalWritableFile : IWritableFile
+    {
+        private readonly FileStream _stream;
+
+        public LocalWritableFile(string path)
+        {
+            _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024);
+        }
+
+        public long Length => _stream.Position;
+        public void Append(ReadOnlySpan<byte> data) => _stream.Write(data);
+        public void Flush() => _stream.Flush(flushToDisk: false);
+        public void Sync() => _stream.Flush(flushToDisk: true);
+        public void Dispose() => _stream.Dispose();
+    }
+
+    private sealed class LocalRandomAccessFile : IRandomAccessFile
+    {
+        private readonly SafeFileHandle _handle;
+
+        public LocalRandomAccessFile(string path)
+        {
+            Path = path;
+            _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Length = RandomAccess.GetLength(_handle);
+        }
+
+        public string Path { get; }
+        public long Length { get; }
+
+        public int Read(long offset, Span<byte> destination)
+        {
+            var total = 0;
+            while (total < destination.Length)
+            {
+                var n = RandomAccess.Read(_handle, destination[total..], offset + total);
+                if (n == 0) break;
+                total += n;
+            }
+            return total;
+        }
+
+        public void Dispose() => _handle.Dispose();
+    }
+}

@@ -1,0 +1,22 @@
+using System.Runtime.InteropServices;
+
+namespace Kv.Engine.IO;
+
+/// <summary>The few libc calls .NET does not expose: directory fsync, hard links, O_DIRECT.</summary>
+internal static partial class Posix
+{
+    public const int O_RDONLY = 0x0;
+    public const int O_DIRECTORY = 0x10000; // Linux x86-64 and arm64
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Link(string existing, string link);
+}
