@@ -10,10 +10,11 @@ namespace Kv.Engine.Format;
 /// manifest record and internode frame. Uses the SSE4.2 / ARMv8 CRC instructions where present.
 /// </summary>
 /// <remarks>
-/// Stored checksums are <see cref="Mask"/>ed (as LevelDB does) so that a CRC computed over bytes
+/// Internal, and compiled into Kv.Protocol as well (linked source) for internode frames, so that
+/// neither assembly depends on the other. Stored checksums are <see cref="Mask"/>ed (as LevelDB does) so that a CRC computed over bytes
 /// that themselves contain a CRC does not degenerate.
 /// </remarks>
-public static class Crc32C
+internal static class Crc32C
 {
     private const uint Poly = 0x82F63B78; // reflected 0x1EDC6F41
     private const uint MaskDelta = 0xA282EAD8; // wire format: changing this breaks existing data
