@@ -11,6 +11,9 @@ namespace Kv.Engine.Tests.Sstable;
 
 public class TableTests
 {
+    /// <summary>KV_SOAK=1 runs the property test for thousands of random tables instead of 150.</summary>
+    private static readonly bool Soak = Environment.GetEnvironmentVariable("KV_SOAK") == "1";
+
     private static readonly Gen<TestEntry> GenEntry =
         Gen.Select(Gen.Byte[0, 3].Array[0, 5], Gen.Long[0, 6], Gen.Bool, Gen.Byte.Array[0, 40],
             (userKey, ts, tombstone, value) => new TestEntry(Ik(userKey, ts, tombstone ? EntryKind.Tombstone : EntryKind.Value), tombstone ? [] : value));
@@ -60,7 +63,29 @@ public class TableTests
                 Assert.Equal(newest.Value, got.Value);
             }
             File.Delete(path);
-        }, iter: 150);
+        }, iter: Soak ? 5000 : 150);
+    }
+
+    [Fact]
+    public void Iterator_PastEnd_NextThrowsAndReseekWorks()
+    {
+        using var dir = new TempDirectory();
+        var entries = new List<TestEntry>();
+        for (var i = 0; i < 300; i++) entries.Add(new TestEntry(Ik($"k{i:D4}", 1), [(byte)i]));
+        Build(dir.File("i.sst"), entries, new TableOptions { BlockSize = 128 });
+        using var reader = Open(dir.File("i.sst"));
+        using var it = reader.NewIterator();
+        it.Seek(Ik("k9999", 1));
+        Assert.False(it.Valid);
+        Assert.Throws<InvalidOperationException>(() => it.Next());
+        it.Seek(Ik("k0150", 1));
+        Assert.Equal(entries[150].Key, it.Key.ToArray());
+        it.Next();
+        Assert.Equal(entries[151].Key, it.Key.ToArray());
+        it.SeekToFirst();
+        Assert.Equal(entries[0].Key, it.Key.ToArray());
+        it.Seek(SeekKey(""u8));
+        Assert.Equal(entries[0].Key, it.Key.ToArray());
     }
 
     [Fact]
