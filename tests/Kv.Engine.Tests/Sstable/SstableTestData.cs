@@ -66,19 +66,8 @@ internal static class SstableTestData
         return props;
     }
 
-    public static TableReader Open(string path, ulong fileNumber = 1, BlockCache? cache = null)
-    {
-        var file = LocalFileSystem.Instance.OpenRandomAccess(path);
-        try
-        {
-            return TableReader.Open(file, fileNumber, cache);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static TableReader Open(string path, ulong fileNumber = 1, BlockCache? cache = null) =>
+        TableReader.Open(LocalFileSystem.Instance, path, fileNumber, cache);
 
     public static List<TestEntry> ReadAll(IInternalIterator it)
     {
