@@ -119,6 +119,32 @@ public class BlockBenchmarks
         return bytes;
     }
 
+    [Benchmark(Description = "table index search (in-memory index)", OperationsPerInvoke = Lookups)]
+    public int IndexSearch()
+    {
+        var s = 0;
+        Span<byte> seek = stackalloc byte[64];
+        for (var i = 0; i < Lookups; i++)
+        {
+            var k = _userKeys[_order[i]];
+            var n = InternalKey.WriteSeekKey(seek, k);
+            s += _table.FindBlock(seek[..n]);
+        }
+        return s;
+    }
+
+    [Benchmark(Description = "block cache hit (LoadBlock)", OperationsPerInvoke = Lookups)]
+    public int BlockCacheHit()
+    {
+        var s = 0;
+        for (var i = 0; i < Lookups; i++)
+        {
+            byte[]? b = null;
+            s += _table.LoadBlock(_order[i] % _table.BlockCount, true, ref b, out var len).Length;
+        }
+        return s;
+    }
+
     private int Get(TableReader table, byte[][] keys)
     {
         var found = 0;
