@@ -207,6 +207,34 @@ public class TableTests
         Assert.Equal(hits + 1, cache.Hits);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TryGetNewest_WarmedUp_AllocatesNothing(bool cached)
+    {
+        using var dir = new TempDirectory();
+        var entries = new List<TestEntry>();
+        for (var i = 0; i < 5000; i++) entries.Add(new TestEntry(Ik($"key{i:D6}", 10), Encoding.ASCII.GetBytes($"value-{i}")));
+        Build(dir.File("a.sst"), entries);
+        using var reader = Open(dir.File("a.sst"), 9, cached ? new BlockCache(16 << 20) : null);
+        var keys = entries.Select(e => e.UserKey).ToArray();
+        var writer = new ArrayBufferWriter<byte>(1024);
+
+        var found = 0;
+        for (var round = 0; round < 2; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var key in keys)
+            {
+                writer.ResetWrittenCount();
+                if (reader.TryGetNewest(key, out _, out _, writer)) found++;
+            }
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (round == 1) Assert.Equal(0, allocated); // round 0 fills the cache and the thread's scratch buffers
+        }
+        Assert.Equal(2 * keys.Length, found);
+    }
+
     [Fact]
     public void NewIterator_WithoutFillCache_LeavesCacheEmpty()
     {
