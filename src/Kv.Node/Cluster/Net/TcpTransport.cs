@@ -226,15 +226,18 @@ public sealed class TcpTransport : IMessageTransport
             {
                 var result = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                bool done;
-                InternodeHello hello;
+                var done = false;
+                InternodeHello hello = default;
                 try
                 {
                     done = InternodeHello.TryRead(ref buffer, out hello);
                 }
                 finally
                 {
-                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    // After the hello, frames may already be buffered: mark only the hello as examined,
+                    // or the next read would wait for bytes beyond them.
+                    if (done) reader.AdvanceTo(buffer.Start);
+                    else reader.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (done) return new NodeAddress(hello.Host, hello.Port);
                 if (result.IsCompleted)
