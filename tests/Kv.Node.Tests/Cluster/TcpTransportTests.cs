@@ -233,6 +233,33 @@ public class TcpTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Receive_HelloOfAnotherVersion_ClosesWithALogNamingBothVersions()
+    {
+        var logger = new ListLogger();
+        var b = Start(logger);
+        var inbox = new Inbox();
+        b.Register(MessageChannel.Internode, inbox);
+        using var raw = await ConnectRaw(b);
+        var hello = new byte[64];
+        var length = new InternodeHello("127.0.0.1", 9).Write(hello, version: 7);
+        await raw.SendAsync(hello[..length].Concat(Frame(MessageChannel.Internode, "x"u8)).ToArray());
+        Assert.Equal(0, await ReadUntilClosed(raw));
+        await Eventually(() => logger.Contains(LogLevel.Warning, "version 7"), "the version mismatch was logged");
+        Assert.Equal(0, inbox.Count);
+    }
+
+    [Fact]
+    public async Task Receive_NoHelloInTime_ClosesTheConnection()
+    {
+        var logger = new ListLogger();
+        var b = Start(logger, o => o.HelloTimeout = TimeSpan.FromMilliseconds(100));
+        using var raw = await ConnectRaw(b);
+        await raw.SendAsync("KV"u8.ToArray()); // a correct start, then silence
+        Assert.Equal(0, await ReadUntilClosed(raw));
+        Assert.True(logger.Contains(LogLevel.Warning, "no hello"));
+    }
+
+    [Fact]
     public async Task Receive_CorruptFrame_IsNeverDeliveredAndClosesTheConnection()
     {
         var logger = new ListLogger();

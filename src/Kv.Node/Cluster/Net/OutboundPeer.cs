@@ -108,9 +108,14 @@ internal sealed class OutboundPeer
                 {
                     return;
                 }
-                catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+                catch (OperationCanceledException)
                 {
-                    failure = e is OperationCanceledException ? $"connect timed out after {_options.ConnectTimeout.TotalSeconds:0.#} s" : e.Message;
+                    failure = $"connect timed out after {_options.ConnectTimeout.TotalSeconds:0.#} s";
+                }
+                catch (Exception e)
+                {
+                    // Socket and DNS errors, but also anything unexpected: keep the loop alive, log, back off.
+                    failure = e.Message;
                 }
                 if (failure is null) return; // queue completed: the transport is closing
 
@@ -207,7 +212,14 @@ internal sealed class OutboundPeer
         {
             await connection.CancelAsync().ConfigureAwait(false);
             await watcher.ConfigureAwait(false);
-            await writer.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                await writer.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Completing flushes what is left; on a dead socket that fails, and the frames are lost anyway.
+            }
         }
     }
 

@@ -94,7 +94,7 @@ public sealed class TcpTransport : IMessageTransport
 
     public bool Send(NodeAddress destination, MessageChannel channel, ReadOnlySpan<byte> message)
     {
-        if (Volatile.Read(ref _disposed) != 0) return false;
+        if (Volatile.Read(ref _disposed) != 0 || string.IsNullOrEmpty(destination.Host)) return false;
         if (message.Length + 1 > _options.MaxFrameLength)
         {
             _logger.LogWarning("Refused to send a {Size}-byte {Channel} message to {Peer}: it exceeds the internode max frame length of {Max} bytes",
