@@ -139,14 +139,23 @@ public sealed class TcpTransport : IMessageTransport
             {
                 return;
             }
-            catch (SocketException e)
-            {
-                _logger.LogWarning("Accepting an internode connection failed: {Reason}", e.Message);
-                continue;
-            }
             catch (ObjectDisposedException)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // E.g. out of file descriptors: keep listening, but do not spin on a persistent error.
+                _logger.LogWarning("Accepting an internode connection failed: {Reason}", e.Message);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), _time, shutdown).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                continue;
             }
             socket.NoDelay = true;
             var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
