@@ -175,7 +175,6 @@ internal sealed class OutboundPeer
         var watcher = WatchForCloseAsync(socket, connection, closeReason);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
-        var wroteOnce = false;
         try
         {
             writer.Write(_hello);
@@ -192,11 +191,6 @@ internal sealed class OutboundPeer
                 }
                 var flushed = await writer.FlushAsync(connection.Token).ConfigureAwait(false);
                 if (flushed.IsCompleted) return "the connection was closed";
-                if (!wroteOnce)
-                {
-                    wroteOnce = true;
-                    FailedAttempts = 0;
-                }
             }
             return null;
         }
