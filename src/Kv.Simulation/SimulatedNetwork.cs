@@ -1,3 +1,4 @@
+using System.Buffers;
 using Kv.Gossip.Transport;
 
 namespace Kv.Simulation;
@@ -114,21 +115,30 @@ public sealed class SimulatedNetwork
         var at = _simulation.NowTicks + link.SampleLatencyTicks(_random);
         if (_lastDelivery.TryGetValue((from.Id, to.Id), out var last) && at < last) at = last; // keep link order
         _lastDelivery[(from.Id, to.Id)] = at;
-        var copy = message.ToArray();
+        var length = message.Length;
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        message.CopyTo(copy);
         var sourceAddress = source.LocalAddress;
-        _simulation.Trace.Record(TraceKind.MessageSent, from.Id, to.Id, ((long)channel << 32) | (uint)copy.Length);
+        _simulation.Trace.Record(TraceKind.MessageSent, from.Id, to.Id, ((long)channel << 32) | (uint)length);
         _simulation.ScheduleAt(at, () =>
         {
-            // The receiver may have restarted since: deliver to its current transport at that address.
-            if (!_byAddress.TryGetValue(destination, out var current) || current.Node != to) return;
-            if (_blocked.Contains((from.Id, to.Id)))
+            try
             {
-                Drop(from.Id, to.Id, copy.Length); // partitioned while in flight
-                return;
+                // The receiver may have restarted since: deliver to its current transport at that address.
+                if (!_byAddress.TryGetValue(destination, out var current) || current.Node != to) return;
+                if (_blocked.Contains((from.Id, to.Id)))
+                {
+                    Drop(from.Id, to.Id, length); // partitioned while in flight
+                    return;
+                }
+                MessagesDelivered++;
+                _simulation.Trace.Record(TraceKind.MessageDelivered, from.Id, to.Id, length);
+                current.Deliver(sourceAddress, channel, copy.AsSpan(0, length));
             }
-            MessagesDelivered++;
-            _simulation.Trace.Record(TraceKind.MessageDelivered, from.Id, to.Id, copy.Length);
-            current.Deliver(sourceAddress, channel, copy);
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+            }
         }, to);
         return true;
     }

@@ -34,7 +34,7 @@ public sealed class SimulatedTransport : IMessageTransport
         return _network.Send(this, destination, (byte)channel, message);
     }
 
-    internal void Deliver(NodeAddress from, byte channel, byte[] message)
+    internal void Deliver(NodeAddress from, byte channel, ReadOnlySpan<byte> message)
     {
         if (_disposed || Node.Incarnation != _incarnation) return;
         _handlers[channel]?.OnMessage(from, message);

@@ -6,7 +6,8 @@ namespace Kv.Gossip.FailureDetection;
 /// </summary>
 internal sealed class ArrivalWindow
 {
-    private readonly double[] _intervals;
+    private readonly int _size;
+    private double[] _intervals;
     private int _count;
     private int _next;
     private double _sum;
@@ -14,7 +15,10 @@ internal sealed class ArrivalWindow
 
     public ArrivalWindow(int size, double firstEstimate)
     {
-        _intervals = new double[Math.Max(2, size)];
+        _size = Math.Max(2, size);
+        // Grown on demand up to the window size: a node tracks every peer, and 1000 peers x a full
+        // window each from the start would be megabytes for nothing.
+        _intervals = new double[Math.Min(_size, 16)];
         // Seed with the expected interval and a spread of a quarter of it (as Akka does), so phi is
         // meaningful from the second heartbeat on.
         Add(firstEstimate * 0.75);
@@ -31,6 +35,15 @@ internal sealed class ArrivalWindow
 
     public void Add(double interval)
     {
+        if (_count == _intervals.Length && _count < _size)
+        {
+            // Still growing: the ring is full and in order from _next, so unroll it into a bigger array.
+            var grown = new double[Math.Min(_size, _intervals.Length * 2)];
+            _intervals.AsSpan(_next).CopyTo(grown);
+            _intervals.AsSpan(0, _next).CopyTo(grown.AsSpan(_intervals.Length - _next));
+            _next = _count;
+            _intervals = grown;
+        }
         if (_count == _intervals.Length)
         {
             var old = _intervals[_next];

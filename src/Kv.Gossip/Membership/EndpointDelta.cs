@@ -35,7 +35,7 @@ public sealed record EndpointDelta(NodeAddress Endpoint, HeartbeatState Heartbea
         var endpoint = r.ReadEndpoint();
         var heartbeat = new HeartbeatState(r.ReadNonNegative(), r.ReadNonNegative());
         var count = r.ReadCount(3);
-        var states = new KeyValuePair<ApplicationState, VersionedValue>[count];
+        var states = count == 0 ? [] : new KeyValuePair<ApplicationState, VersionedValue>[count];
         for (var i = 0; i < count; i++)
         {
             var key = (ApplicationState)r.ReadByte();

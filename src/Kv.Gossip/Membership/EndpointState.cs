@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-
 namespace Kv.Gossip.Membership;
 
 /// <summary>
@@ -14,15 +12,15 @@ namespace Kv.Gossip.Membership;
 public sealed class EndpointState
 {
     private volatile HeartbeatState _heartbeat;
-    private volatile ImmutableSortedDictionary<ApplicationState, VersionedValue> _states;
+    private volatile ApplicationStateMap _states;
     private volatile bool _isAlive;
 
     public EndpointState(HeartbeatState heartbeat)
-        : this(heartbeat, ImmutableSortedDictionary<ApplicationState, VersionedValue>.Empty)
+        : this(heartbeat, ApplicationStateMap.Empty)
     {
     }
 
-    public EndpointState(HeartbeatState heartbeat, ImmutableSortedDictionary<ApplicationState, VersionedValue> states)
+    public EndpointState(HeartbeatState heartbeat, ApplicationStateMap states)
     {
         _heartbeat = heartbeat;
         _states = states;
@@ -30,7 +28,7 @@ public sealed class EndpointState
 
     public HeartbeatState Heartbeat { get => _heartbeat; internal set => _heartbeat = value; }
 
-    public ImmutableSortedDictionary<ApplicationState, VersionedValue> States { get => _states; internal set => _states = value; }
+    public ApplicationStateMap States { get => _states; internal set => _states = value; }
 
     /// <summary>Whether the local failure detector considers the endpoint up.</summary>
     public bool IsAlive { get => _isAlive; internal set => _isAlive = value; }
@@ -44,19 +42,14 @@ public sealed class EndpointState
     public long Generation => _heartbeat.Generation;
 
     /// <summary>The highest version of the heartbeat or any state: what a digest advertises.</summary>
-    public long MaxVersion
-    {
-        get
-        {
-            var max = _heartbeat.Version;
-            foreach (var kv in _states) if (kv.Value.Version > max) max = kv.Value.Version;
-            return max;
-        }
-    }
+    public long MaxVersion => Math.Max(_heartbeat.Version, _states.MaxVersion);
+
+    /// <summary>Scratch mark used by the gossiper (under its lock) to find endpoints a SYN did not mention.</summary>
+    internal long Mark { get; set; }
 
     public string? Get(ApplicationState key) => _states.TryGetValue(key, out var v) ? v.Value : null;
 
-    public NodeStatus Status => NodeStatusText.Parse(Get(ApplicationState.Status));
+    public NodeStatus Status => _states.Status;
 
     public override string ToString() => $"gen={Generation} hb={Heartbeat.Version} alive={IsAlive} states={_states.Count}";
 }

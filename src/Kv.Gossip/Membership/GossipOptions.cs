@@ -17,6 +17,12 @@ public sealed class GossipOptions
     /// <summary>How long a LEFT/REMOVED node stays visible before it is forgotten, and then how long its old state is ignored.</summary>
     public TimeSpan QuarantineDelay { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Where decoded host names and state values are interned. Null: the gossiper makes its own. Share one
+    /// between gossipers of one process (the simulator) to keep each distinct string once.
+    /// </summary>
+    public GossipStringTable? Strings { get; init; }
+
     /// <summary>A node down (and silent) for this long is forgotten even without LEFT/REMOVED.</summary>
     public TimeSpan DeadEndpointExpiry { get; init; } = TimeSpan.FromDays(3);
 }

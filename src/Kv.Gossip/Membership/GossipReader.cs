@@ -4,9 +4,10 @@ using Kv.Gossip.Transport;
 namespace Kv.Gossip.Membership;
 
 /// <summary>Reads what <see cref="GossipWriter"/> writes; throws <see cref="GossipFormatException"/> on malformed input.</summary>
-internal ref struct GossipReader(ReadOnlySpan<byte> data)
+internal ref struct GossipReader(ReadOnlySpan<byte> data, GossipStringTable? strings = null)
 {
     private readonly ReadOnlySpan<byte> _data = data;
+    private readonly GossipStringTable? _strings = strings;
     private int _position;
 
     public readonly bool End => _position == _data.Length;
@@ -48,14 +49,19 @@ internal ref struct GossipReader(ReadOnlySpan<byte> data)
     {
         var length = ReadVarint();
         if (length > (ulong)(_data.Length - _position)) throw new GossipFormatException("Gossip string runs past the end of the message.");
-        var s = Encoding.UTF8.GetString(_data.Slice(_position, (int)length));
+        var bytes = _data.Slice(_position, (int)length);
+        var s = _strings is null ? Encoding.UTF8.GetString(bytes) : _strings.Get(bytes);
         _position += (int)length;
         return s;
     }
 
     public NodeAddress ReadEndpoint()
     {
-        var host = ReadString();
+        var length = ReadVarint();
+        if (length > (ulong)(_data.Length - _position)) throw new GossipFormatException("Gossip host name runs past the end of the message.");
+        var bytes = _data.Slice(_position, (int)length);
+        _position += (int)length;
+        var host = _strings is null ? Encoding.UTF8.GetString(bytes) : _strings.Get(bytes);
         var port = ReadVarint();
         if (port is 0 or > 65535) throw new GossipFormatException($"Gossip endpoint port {port} is invalid.");
         return new NodeAddress(host, (int)port);

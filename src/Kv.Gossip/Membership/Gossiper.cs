@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Kv.Gossip.FailureDetection;
 using Kv.Gossip.Ring;
 using Kv.Gossip.Transport;
@@ -42,6 +41,9 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     private readonly Dictionary<NodeAddress, (long Generation, long Until)> _quarantine = [];
     private readonly Queue<PendingEvent> _events = new();
     private readonly GossipWriter _writer = new();
+    private readonly GossipStringTable _strings;
+    private readonly List<GossipDigest> _requests = [];
+    private readonly List<(NodeAddress Endpoint, EndpointState State, long NewerThan)> _sends = [];
     private readonly List<NodeAddress> _live = [];
     private readonly List<NodeAddress> _unreachable = [];
     private readonly HashSet<NodeAddress> _seeds;
@@ -53,6 +55,8 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     private ITimer? _timer;
     private long _version;
     private long _rounds;
+    private long _synStamp;
+    private int _pendingEvents;
     private bool _stopped;
 
     public Gossiper(
@@ -70,6 +74,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         _failureDetector = failureDetector ?? new PhiAccrualFailureDetector(null, time);
         _logger = logger ?? NullLogger.Instance;
         LocalEndpoint = transport.LocalAddress;
+        _strings = options.Strings ?? new GossipStringTable();
         _seeds = [.. options.Seeds];
         _seedList = [.. options.Seeds.Where(s => s != LocalEndpoint)];
         _quarantineTicks = ToTicks(options.QuarantineDelay);
@@ -104,12 +109,12 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         {
             if (_self is not null) throw new InvalidOperationException("The gossiper was already started; create a new one for a new generation.");
             var gen = generation ?? _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var states = ImmutableSortedDictionary.CreateBuilder<ApplicationState, VersionedValue>();
-            foreach (var kv in initialStates.OrderBy(kv => kv.Key)) states[kv.Key] = new VersionedValue(kv.Value, ++_version);
-            _self = new EndpointState(new HeartbeatState(gen, ++_version), states.ToImmutable()) { IsAlive = true, UpdatedAt = _time.GetTimestamp() };
+            var states = ApplicationStateMap.Empty;
+            foreach (var kv in initialStates.OrderBy(kv => kv.Key)) states = states.SetItem(kv.Key, new VersionedValue(kv.Value, ++_version));
+            _self = new EndpointState(new HeartbeatState(gen, ++_version), states) { IsAlive = true, UpdatedAt = _time.GetTimestamp() };
             _states[LocalEndpoint] = _self;
-            _events.Enqueue(new PendingEvent(EventKind.Join, LocalEndpoint, _self));
-            _events.Enqueue(new PendingEvent(EventKind.Alive, LocalEndpoint, _self));
+            Enqueue(new PendingEvent(EventKind.Join, LocalEndpoint, _self));
+            Enqueue(new PendingEvent(EventKind.Alive, LocalEndpoint, _self));
             // Desynchronize nodes started together: the first round comes at a random point of the first interval.
             var first = TimeSpan.FromTicks((long)(_random.NextDouble() * Options.Interval.Ticks));
             _timer = _time.CreateTimer(static s => ((Gossiper)s!).RunRound(), this, first, Options.Interval);
@@ -158,7 +163,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             var self = _self ?? throw new InvalidOperationException("Start the gossiper before setting application states.");
             var versioned = new VersionedValue(value, ++_version);
             self.States = self.States.SetItem(key, versioned);
-            _events.Enqueue(new PendingEvent(EventKind.Change, LocalEndpoint, self, key, versioned));
+            Enqueue(new PendingEvent(EventKind.Change, LocalEndpoint, self, key, versioned));
             if (key == ApplicationState.Status && NodeStatusText.IsDeadState(NodeStatusText.Parse(value)))
                 _logger.LogInformation("This node announced status {Status}", value);
         }
@@ -245,140 +250,125 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
 
     void IMessageHandler.OnMessage(NodeAddress from, ReadOnlySpan<byte> message)
     {
-        try
+        lock (_lock)
         {
-            var r = new GossipReader(message);
-            var formatVersion = r.ReadByte();
-            if (formatVersion != GossipMessage.FormatVersion)
-                throw new GossipFormatException($"Gossip format version {formatVersion} is not supported (this node speaks {GossipMessage.FormatVersion}); upgrade the older node.");
-            var type = (GossipMessageType)r.ReadByte();
-            switch (type)
+            if (_self is null || _stopped) return;
+            try
             {
-                case GossipMessageType.Syn:
-                    HandleSyn(from, ref r);
-                    break;
-                case GossipMessageType.Ack:
-                    HandleAck(from, ref r);
-                    break;
-                case GossipMessageType.Ack2:
-                    HandleAck2(from, ref r);
-                    break;
-                case GossipMessageType.Shutdown:
-                    HandleShutdown(from, ref r);
-                    break;
-                default:
-                    throw new GossipFormatException($"Unknown gossip message type {(byte)type}.");
+                var r = new GossipReader(message, _strings);
+                var formatVersion = r.ReadByte();
+                if (formatVersion != GossipMessage.FormatVersion)
+                    throw new GossipFormatException($"Gossip format version {formatVersion} is not supported (this node speaks {GossipMessage.FormatVersion}); upgrade the older node.");
+                var type = (GossipMessageType)r.ReadByte();
+                switch (type)
+                {
+                    case GossipMessageType.Syn:
+                        HandleSyn(from, ref r);
+                        break;
+                    case GossipMessageType.Ack:
+                        HandleAck(from, ref r);
+                        break;
+                    case GossipMessageType.Ack2:
+                        HandleAck2(from, ref r);
+                        break;
+                    case GossipMessageType.Shutdown:
+                        HandleShutdown(from, ref r);
+                        break;
+                    default:
+                        throw new GossipFormatException($"Unknown gossip message type {(byte)type}.");
+                }
             }
-        }
-        catch (GossipFormatException e)
-        {
-            _logger.LogWarning("Dropped a malformed gossip message from {From}: {Reason}", from, e.Message);
+            catch (GossipFormatException e)
+            {
+                _logger.LogWarning("Dropped a malformed gossip message from {From}: {Reason}", from, e.Message);
+            }
         }
         DispatchEvents();
     }
+
+    // The handlers below run under _lock (taken by OnMessage), decoding included: the host-name table is shared.
 
     private void HandleSyn(NodeAddress from, ref GossipReader r)
     {
         var cluster = r.ReadString();
         var count = r.ReadCount(4);
-        var digests = new GossipDigest[count];
-        for (var i = 0; i < count; i++) digests[i] = GossipDigest.Read(ref r);
         if (cluster != Options.ClusterName)
         {
             _logger.LogWarning("Ignored gossip from {From} of cluster '{Cluster}'; this node is in cluster '{Ours}'. Check the seeds and cluster name.", from, cluster, Options.ClusterName);
             return;
         }
-        lock (_lock)
+        NoteDirectContact(from);
+        var stamp = ++_synStamp;
+        _requests.Clear();
+        _sends.Clear();
+        for (var i = 0; i < count; i++)
         {
-            if (_self is null || _stopped) return;
-            NoteDirectContact(from);
-            var mentioned = new HashSet<NodeAddress>(count);
-            var requests = new List<GossipDigest>();
-            var sends = new List<(NodeAddress Endpoint, EndpointState State, long NewerThan)>();
-            foreach (var d in digests)
+            var d = GossipDigest.Read(ref r);
+            if (!_states.TryGetValue(d.Endpoint, out var local))
             {
-                mentioned.Add(d.Endpoint);
-                if (!_states.TryGetValue(d.Endpoint, out var local))
-                {
-                    if (!IsQuarantined(d.Endpoint, d.Generation)) requests.Add(d with { MaxVersion = 0 });
-                    continue;
-                }
-                if (d.Generation > local.Generation) requests.Add(d with { MaxVersion = 0 });
-                else if (d.Generation < local.Generation) sends.Add((d.Endpoint, local, -1));
-                else
-                {
-                    var localMax = local.MaxVersion;
-                    if (d.MaxVersion > localMax) requests.Add(d with { MaxVersion = localMax });
-                    else if (d.MaxVersion < localMax) sends.Add((d.Endpoint, local, d.MaxVersion));
-                }
+                if (!IsQuarantined(d.Endpoint, d.Generation)) _requests.Add(d with { MaxVersion = 0 });
+                continue;
             }
-            foreach (var kv in _states)
-                if (!mentioned.Contains(kv.Key)) sends.Add((kv.Key, kv.Value, -1));
-
-            _writer.Reset();
-            _writer.WriteByte(GossipMessage.FormatVersion);
-            _writer.WriteByte((byte)GossipMessageType.Ack);
-            _writer.WriteVarint((ulong)requests.Count);
-            foreach (var d in requests) d.Write(_writer);
-            _writer.WriteVarint((ulong)sends.Count);
-            foreach (var (endpoint, state, newerThan) in sends) EndpointDelta.Write(_writer, endpoint, state, newerThan);
-            _transport.Send(from, MessageChannel.Gossip, _writer.Written);
+            local.Mark = stamp;
+            if (d.Generation > local.Generation) _requests.Add(d with { MaxVersion = 0 });
+            else if (d.Generation < local.Generation) _sends.Add((d.Endpoint, local, -1));
+            else
+            {
+                var localMax = local.MaxVersion;
+                if (d.MaxVersion > localMax) _requests.Add(d with { MaxVersion = localMax });
+                else if (d.MaxVersion < localMax) _sends.Add((d.Endpoint, local, d.MaxVersion));
+            }
         }
+        foreach (var kv in _states)
+            if (kv.Value.Mark != stamp) _sends.Add((kv.Key, kv.Value, -1));
+
+        _writer.Reset();
+        _writer.WriteByte(GossipMessage.FormatVersion);
+        _writer.WriteByte((byte)GossipMessageType.Ack);
+        _writer.WriteVarint((ulong)_requests.Count);
+        foreach (var d in _requests) d.Write(_writer);
+        _writer.WriteVarint((ulong)_sends.Count);
+        foreach (var (endpoint, state, newerThan) in _sends) EndpointDelta.Write(_writer, endpoint, state, newerThan);
+        _transport.Send(from, MessageChannel.Gossip, _writer.Written);
     }
 
     private void HandleAck(NodeAddress from, ref GossipReader r)
     {
         var requestCount = r.ReadCount(4);
-        var requests = new GossipDigest[requestCount];
-        for (var i = 0; i < requestCount; i++) requests[i] = GossipDigest.Read(ref r);
+        _requests.Clear();
+        for (var i = 0; i < requestCount; i++) _requests.Add(GossipDigest.Read(ref r));
         var deltaCount = r.ReadCount(6);
-        var deltas = new EndpointDelta[deltaCount];
-        for (var i = 0; i < deltaCount; i++) deltas[i] = EndpointDelta.Read(ref r);
-        lock (_lock)
+        NoteDirectContact(from);
+        for (var i = 0; i < deltaCount; i++) Apply(ref r);
+        if (requestCount == 0) return;
+        _writer.Reset();
+        _writer.WriteByte(GossipMessage.FormatVersion);
+        _writer.WriteByte((byte)GossipMessageType.Ack2);
+        var answered = 0;
+        foreach (var req in _requests) if (_states.ContainsKey(req.Endpoint)) answered++;
+        _writer.WriteVarint((ulong)answered);
+        foreach (var req in _requests)
         {
-            if (_self is null || _stopped) return;
-            NoteDirectContact(from);
-            foreach (var d in deltas) Apply(d);
-            if (requestCount == 0) return;
-            _writer.Reset();
-            _writer.WriteByte(GossipMessage.FormatVersion);
-            _writer.WriteByte((byte)GossipMessageType.Ack2);
-            var answered = 0;
-            foreach (var req in requests) if (_states.ContainsKey(req.Endpoint)) answered++;
-            _writer.WriteVarint((ulong)answered);
-            foreach (var req in requests)
-            {
-                if (!_states.TryGetValue(req.Endpoint, out var local)) continue;
-                // A request for an older generation than ours is answered with everything we have.
-                EndpointDelta.Write(_writer, req.Endpoint, local, local.Generation == req.Generation ? req.MaxVersion : -1);
-            }
-            _transport.Send(from, MessageChannel.Gossip, _writer.Written);
+            if (!_states.TryGetValue(req.Endpoint, out var local)) continue;
+            // A request for another generation than ours is answered with everything we have.
+            EndpointDelta.Write(_writer, req.Endpoint, local, local.Generation == req.Generation ? req.MaxVersion : -1);
         }
+        _transport.Send(from, MessageChannel.Gossip, _writer.Written);
     }
 
     private void HandleAck2(NodeAddress from, ref GossipReader r)
     {
         var count = r.ReadCount(6);
-        var deltas = new EndpointDelta[count];
-        for (var i = 0; i < count; i++) deltas[i] = EndpointDelta.Read(ref r);
-        lock (_lock)
-        {
-            if (_self is null || _stopped) return;
-            NoteDirectContact(from);
-            foreach (var d in deltas) Apply(d);
-        }
+        NoteDirectContact(from);
+        for (var i = 0; i < count; i++) Apply(ref r);
     }
 
     private void HandleShutdown(NodeAddress from, ref GossipReader r)
     {
         var generation = r.ReadNonNegative();
-        lock (_lock)
-        {
-            if (_self is null || _stopped) return;
-            if (!_states.TryGetValue(from, out var state) || state.Generation != generation) return;
-            _logger.LogInformation("{Endpoint} announced it is shutting down", from);
-            MarkDead(from, state);
-        }
+        if (!_states.TryGetValue(from, out var state) || state.Generation != generation) return;
+        _logger.LogInformation("{Endpoint} announced it is shutting down", from);
+        MarkDead(from, state);
     }
 
     /// <summary>A message straight from an endpoint proves it is running: mark it up if we already know its state.</summary>
@@ -390,6 +380,28 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         if (!state.IsAlive && !NodeStatusText.IsDeadState(state.Status)) MarkAlive(from, state);
     }
 
+    /// <summary>Reads one endpointDelta and applies it; the common case (only a newer heartbeat) allocates one HeartbeatState.</summary>
+    private void Apply(ref GossipReader r)
+    {
+        var endpoint = r.ReadEndpoint();
+        var generation = r.ReadNonNegative();
+        var heartbeatVersion = r.ReadNonNegative();
+        var count = r.ReadCount(3);
+        var states = count == 0 ? [] : new KeyValuePair<ApplicationState, VersionedValue>[count];
+        for (var i = 0; i < count; i++)
+        {
+            var key = (ApplicationState)r.ReadByte();
+            var version = r.ReadNonNegative();
+            states[i] = new(key, new VersionedValue(r.ReadString(), version));
+        }
+        if (endpoint == LocalEndpoint) return; // nobody knows more about this node than itself
+        var local = _states.GetValueOrDefault(endpoint);
+        if (local is not null && generation == local.Generation && heartbeatVersion <= local.Heartbeat.Version && count == 0) return;
+        Apply(new EndpointDelta(endpoint, local is not null && generation == local.Generation && heartbeatVersion == local.Heartbeat.Version
+            ? local.Heartbeat
+            : new HeartbeatState(generation, heartbeatVersion), states));
+    }
+
     private void Apply(EndpointDelta delta)
     {
         var endpoint = delta.Endpoint;
@@ -398,10 +410,10 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         if (!_states.TryGetValue(endpoint, out var local))
         {
             if (IsQuarantined(endpoint, delta.Heartbeat.Generation)) return;
-            var added = new EndpointState(delta.Heartbeat, ToStates(delta.States)) { UpdatedAt = now };
+            var added = new EndpointState(delta.Heartbeat, ApplicationStateMap.Create(delta.States)) { UpdatedAt = now };
             _states[endpoint] = added;
             _failureDetector.Report(endpoint, now);
-            _events.Enqueue(new PendingEvent(EventKind.Join, endpoint, added));
+            Enqueue(new PendingEvent(EventKind.Join, endpoint, added));
             if (NodeStatusText.IsDeadState(added.Status)) added.ForgetAt = now + _quarantineTicks;
             return;
         }
@@ -411,12 +423,12 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             // The endpoint restarted: its new incarnation replaces everything we knew.
             _logger.LogInformation("{Endpoint} restarted (generation {Old} -> {New})", endpoint, local.Generation, delta.Heartbeat.Generation);
             if (local.IsAlive) MarkDead(endpoint, local);
-            var replaced = new EndpointState(delta.Heartbeat, ToStates(delta.States)) { UpdatedAt = now };
+            var replaced = new EndpointState(delta.Heartbeat, ApplicationStateMap.Create(delta.States)) { UpdatedAt = now };
             _states[endpoint] = replaced;
             _failureDetector.Remove(endpoint);
             _failureDetector.Report(endpoint, now);
-            _events.Enqueue(new PendingEvent(EventKind.Restart, endpoint, replaced));
-            _events.Enqueue(new PendingEvent(EventKind.Join, endpoint, replaced));
+            Enqueue(new PendingEvent(EventKind.Restart, endpoint, replaced));
+            Enqueue(new PendingEvent(EventKind.Join, endpoint, replaced));
             if (NodeStatusText.IsDeadState(replaced.Status)) replaced.ForgetAt = now + _quarantineTicks;
             else MarkAlive(endpoint, replaced);
             return;
@@ -437,7 +449,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             if (states.TryGetValue(kv.Key, out var existing) && existing.Version >= kv.Value.Version) continue;
             states = states.SetItem(kv.Key, kv.Value);
             changed = true;
-            _events.Enqueue(new PendingEvent(EventKind.Change, endpoint, local, kv.Key, kv.Value));
+            Enqueue(new PendingEvent(EventKind.Change, endpoint, local, kv.Key, kv.Value));
         }
         if (!changed) return;
         local.States = states;
@@ -447,14 +459,6 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             if (local.ForgetAt == 0) local.ForgetAt = now + _quarantineTicks;
             if (local.IsAlive) MarkDead(endpoint, local);
         }
-    }
-
-    private static ImmutableSortedDictionary<ApplicationState, VersionedValue> ToStates(IReadOnlyList<KeyValuePair<ApplicationState, VersionedValue>> states)
-    {
-        var b = ImmutableSortedDictionary.CreateBuilder<ApplicationState, VersionedValue>();
-        foreach (var kv in states)
-            if (!b.TryGetValue(kv.Key, out var existing) || existing.Version < kv.Value.Version) b[kv.Key] = kv.Value;
-        return b.ToImmutable();
     }
 
     /// <summary>Convicts silent endpoints and forgets those that left or expired. Under the lock.</summary>
@@ -489,7 +493,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
                 _states.Remove(endpoint);
                 _failureDetector.Remove(endpoint);
                 _quarantine[endpoint] = (state.Generation, now + _quarantineTicks);
-                _events.Enqueue(new PendingEvent(EventKind.Remove, endpoint, state));
+                Enqueue(new PendingEvent(EventKind.Remove, endpoint, state));
                 _logger.LogInformation("Forgot {Endpoint} ({Status})", endpoint, state.Status);
             }
         }
@@ -507,7 +511,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     private void MarkAlive(NodeAddress endpoint, EndpointState state)
     {
         state.IsAlive = true;
-        _events.Enqueue(new PendingEvent(EventKind.Alive, endpoint, state));
+        Enqueue(new PendingEvent(EventKind.Alive, endpoint, state));
         _logger.LogInformation("{Endpoint} is up", endpoint);
     }
 
@@ -515,7 +519,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     {
         if (!state.IsAlive) return;
         state.IsAlive = false;
-        _events.Enqueue(new PendingEvent(EventKind.Dead, endpoint, state));
+        Enqueue(new PendingEvent(EventKind.Dead, endpoint, state));
         _logger.LogInformation("{Endpoint} is down", endpoint);
     }
 
@@ -530,8 +534,15 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         return _writer.Written;
     }
 
+    private void Enqueue(PendingEvent ev)
+    {
+        _events.Enqueue(ev);
+        Volatile.Write(ref _pendingEvents, _events.Count);
+    }
+
     private void DispatchEvents()
     {
+        if (Volatile.Read(ref _pendingEvents) == 0) return;
         lock (_dispatchGate)
         {
             while (true)
@@ -541,6 +552,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
                 lock (_lock)
                 {
                     if (!_events.TryDequeue(out ev)) return;
+                    _pendingEvents = _events.Count;
                     listeners = _listeners;
                 }
                 foreach (var l in listeners)
