@@ -9,11 +9,18 @@ public sealed class PhiAccrualOptions
     /// <summary>How many inter-arrival intervals each peer's window keeps.</summary>
     public int WindowSize { get; init; } = 1000;
 
-    /// <summary>Floor for the standard deviation, so a very regular peer is not convicted by a small delay.</summary>
-    public TimeSpan MinStandardDeviation { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// Floor for the standard deviation, so a very regular peer is not convicted by a small delay. Heartbeats
+    /// arrive relayed by gossip, a few rounds old and irregularly, so the floor is one gossip interval.
+    /// </summary>
+    public TimeSpan MinStandardDeviation { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Extra silence tolerated on top of the mean (GC pauses, gossip relaying over several hops).</summary>
-    public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// Extra silence tolerated on top of the mean (GC pauses; a node's heartbeat news reaching one observer
+    /// through several gossip hops, which on a lossy 30-node network leaves silences of 5-6 s now and then).
+    /// With the defaults a crashed node is convicted after about 1 + 3 + 5.2 x 1 = 9 s of silence.
+    /// </summary>
+    public TimeSpan AcceptableHeartbeatPause { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>The interval assumed before any has been measured (the gossip interval).</summary>
     public TimeSpan FirstHeartbeatEstimate { get; init; } = TimeSpan.FromSeconds(1);
