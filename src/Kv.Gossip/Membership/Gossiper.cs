@@ -208,6 +208,12 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         }
     }
 
+    /// <summary>Encodes the SYN this node would send now and returns its size (for benchmarks).</summary>
+    internal int EncodeSynForMeasurement()
+    {
+        lock (_lock) return EncodeSyn().Length;
+    }
+
     /// <summary>Runs one gossip round now (the timer calls this every interval).</summary>
     public void RunRound()
     {
