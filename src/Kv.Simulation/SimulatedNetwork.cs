@@ -17,7 +17,7 @@ public sealed class SimulatedNetwork
     private readonly Simulation _simulation;
     private readonly Dictionary<NodeAddress, SimulatedTransport> _byAddress = [];
     private readonly Dictionary<(int From, int To), LinkProfile> _links = [];
-    private readonly Dictionary<(int From, int To), long> _lastDelivery = [];
+    private long[]?[] _lastDelivery = []; // [from][to]: virtual time of the last delivery scheduled on that link
     private readonly HashSet<(int From, int To)> _blocked = [];
     private readonly Random _random;
 
@@ -113,8 +113,7 @@ public sealed class SimulatedNetwork
             return true;
         }
         var at = _simulation.NowTicks + link.SampleLatencyTicks(_random);
-        if (_lastDelivery.TryGetValue((from.Id, to.Id), out var last) && at < last) at = last; // keep link order
-        _lastDelivery[(from.Id, to.Id)] = at;
+        at = KeepLinkOrder(from.Id, to.Id, at);
         var length = message.Length;
         var copy = ArrayPool<byte>.Shared.Rent(length);
         message.CopyTo(copy);
@@ -141,6 +140,20 @@ public sealed class SimulatedNetwork
             }
         }, to);
         return true;
+    }
+
+    private long KeepLinkOrder(int from, int to, long at)
+    {
+        if (from >= _lastDelivery.Length) Array.Resize(ref _lastDelivery, Math.Max(from + 1, _lastDelivery.Length * 2));
+        var row = _lastDelivery[from] ??= new long[Math.Max(to + 1, _simulation.Nodes.Count)];
+        if (to >= row.Length)
+        {
+            Array.Resize(ref row, Math.Max(to + 1, row.Length * 2));
+            _lastDelivery[from] = row;
+        }
+        if (at < row[to]) at = row[to];
+        row[to] = at;
+        return at;
     }
 
     private void Drop(int from, int to, int length)

@@ -27,6 +27,9 @@ internal sealed class ArrivalWindow
 
     public long LastArrival { get; set; } = -1;
 
+    /// <summary>The timestamp after which phi exceeds the threshold if nothing else arrives.</summary>
+    public long ConvictAfter { get; set; } = long.MaxValue;
+
     public int Count => _count;
 
     public double Mean => _sum / _count;

@@ -23,6 +23,7 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
     private readonly double _firstEstimate;
     private readonly double _maxInterval;
     private readonly double _ticksPerMs;
+    private readonly double _z;
 
     public PhiAccrualFailureDetector(PhiAccrualOptions? options = null, TimeProvider? time = null)
     {
@@ -33,6 +34,7 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
         _pause = Options.AcceptableHeartbeatPause.TotalMilliseconds * _ticksPerMs;
         _firstEstimate = Options.FirstHeartbeatEstimate.TotalMilliseconds * _ticksPerMs;
         _maxInterval = Options.MaxRecordedInterval.TotalMilliseconds * _ticksPerMs;
+        _z = ZForPhi(Options.Threshold);
     }
 
     public PhiAccrualOptions Options { get; }
@@ -52,6 +54,7 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
                 if (interval > 0 && interval <= _maxInterval) window.Add(interval);
             }
             window.LastArrival = timestamp;
+            window.ConvictAfter = timestamp + (long)Math.Ceiling(window.Mean + _pause + (_z * Math.Max(Math.Sqrt(window.Variance), _minStdDev)));
         }
     }
 
@@ -67,7 +70,15 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
         }
     }
 
-    public bool IsAvailable(NodeAddress endpoint, long timestamp) => Phi(endpoint, timestamp) <= Options.Threshold;
+    /// <summary>
+    /// Equivalent to <c>Phi(endpoint, timestamp) &lt;= Threshold</c> (phi grows with silence, so the threshold is
+    /// crossed at one instant, computed when the heartbeat arrived) without evaluating phi: the gossiper asks this
+    /// for every endpoint every round.
+    /// </summary>
+    public bool IsAvailable(NodeAddress endpoint, long timestamp)
+    {
+        lock (_lock) return !_windows.TryGetValue(endpoint, out var window) || window.LastArrival < 0 || timestamp <= window.ConvictAfter;
+    }
 
     public void Remove(NodeAddress endpoint)
     {

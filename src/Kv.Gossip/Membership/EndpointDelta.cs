@@ -14,9 +14,9 @@ public sealed record EndpointDelta(NodeAddress Endpoint, HeartbeatState Heartbea
 {
     internal static void Write(GossipWriter w, NodeAddress endpoint, EndpointState state, long newerThan)
     {
-        w.WriteEndpoint(endpoint);
-        w.WriteVarint(state.Heartbeat.Generation);
-        w.WriteVarint(state.Heartbeat.Version);
+        w.WriteEndpoint(endpoint, state);
+        w.WriteVarint(state.Generation);
+        w.WriteVarint(state.HeartbeatVersion);
         var states = state.States;
         var count = 0;
         foreach (var kv in states) if (kv.Value.Version > newerThan) count++;

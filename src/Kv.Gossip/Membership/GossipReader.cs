@@ -57,13 +57,15 @@ internal ref struct GossipReader(ReadOnlySpan<byte> data, GossipStringTable? str
 
     public NodeAddress ReadEndpoint()
     {
+        var start = _position;
         var length = ReadVarint();
         if (length > (ulong)(_data.Length - _position)) throw new GossipFormatException("Gossip host name runs past the end of the message.");
-        var bytes = _data.Slice(_position, (int)length);
+        var host = _data.Slice(_position, (int)length);
         _position += (int)length;
-        var host = _strings is null ? Encoding.UTF8.GetString(bytes) : _strings.Get(bytes);
         var port = ReadVarint();
         if (port is 0 or > 65535) throw new GossipFormatException($"Gossip endpoint port {port} is invalid.");
-        return new NodeAddress(host, (int)port);
+        return _strings is null
+            ? new NodeAddress(Encoding.UTF8.GetString(host), (int)port)
+            : _strings.GetEndpoint(_data[start.._position], host, (int)port);
     }
 }

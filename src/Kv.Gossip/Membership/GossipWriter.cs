@@ -64,6 +64,26 @@ internal sealed class GossipWriter
         Length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(Length));
     }
 
+    public void WriteRaw(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length);
+        bytes.CopyTo(_buffer.AsSpan(Length));
+        Length += bytes.Length;
+    }
+
+    /// <summary>The endpoint of <paramref name="state"/>, from the encoding cached on it (made on first use).</summary>
+    public void WriteEndpoint(NodeAddress endpoint, EndpointState state)
+    {
+        if (state.EncodedEndpoint is null)
+        {
+            var start = Length;
+            WriteEndpoint(endpoint);
+            state.EncodedEndpoint = _buffer.AsSpan(start, Length - start).ToArray();
+            return;
+        }
+        WriteRaw(state.EncodedEndpoint);
+    }
+
     public void WriteEndpoint(NodeAddress endpoint)
     {
         WriteString(endpoint.Host);

@@ -221,7 +221,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         {
             if (_self is null || _stopped) return;
             _rounds++;
-            _self.Heartbeat = new HeartbeatState(_self.Generation, ++_version);
+            _self.HeartbeatVersion = ++_version;
             _self.UpdatedAt = _time.GetTimestamp();
 
             _live.Clear();
@@ -402,10 +402,22 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         }
         if (endpoint == LocalEndpoint) return; // nobody knows more about this node than itself
         var local = _states.GetValueOrDefault(endpoint);
-        if (local is not null && generation == local.Generation && heartbeatVersion <= local.Heartbeat.Version && count == 0) return;
-        Apply(new EndpointDelta(endpoint, local is not null && generation == local.Generation && heartbeatVersion == local.Heartbeat.Version
-            ? local.Heartbeat
-            : new HeartbeatState(generation, heartbeatVersion), states));
+        if (local is not null && generation == local.Generation && count == 0)
+        {
+            // The common case, a heartbeat only: no allocation.
+            if (heartbeatVersion > local.HeartbeatVersion) AdvanceHeartbeat(endpoint, local, heartbeatVersion);
+            return;
+        }
+        Apply(new EndpointDelta(endpoint, new HeartbeatState(generation, heartbeatVersion), states));
+    }
+
+    private void AdvanceHeartbeat(NodeAddress endpoint, EndpointState local, long version)
+    {
+        var now = _time.GetTimestamp();
+        local.HeartbeatVersion = version;
+        local.UpdatedAt = now;
+        _failureDetector.Report(endpoint, now);
+        if (!local.IsAlive && !NodeStatusText.IsDeadState(local.Status)) MarkAlive(endpoint, local);
     }
 
     private void Apply(EndpointDelta delta)
@@ -441,13 +453,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         }
         if (delta.Heartbeat.Generation < local.Generation) return; // news about a previous incarnation
 
-        if (delta.Heartbeat.Version > local.Heartbeat.Version)
-        {
-            local.Heartbeat = delta.Heartbeat;
-            local.UpdatedAt = now;
-            _failureDetector.Report(endpoint, now);
-            if (!local.IsAlive && !NodeStatusText.IsDeadState(local.Status)) MarkAlive(endpoint, local);
-        }
+        if (delta.Heartbeat.Version > local.HeartbeatVersion) AdvanceHeartbeat(endpoint, local, delta.Heartbeat.Version);
         var states = local.States;
         var changed = false;
         foreach (var kv in delta.States)
@@ -536,7 +542,12 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         _writer.WriteByte((byte)GossipMessageType.Syn);
         _writer.WriteString(Options.ClusterName);
         _writer.WriteVarint((ulong)_states.Count);
-        foreach (var kv in _states) new GossipDigest(kv.Key, kv.Value.Generation, kv.Value.MaxVersion).Write(_writer);
+        foreach (var kv in _states)
+        {
+            _writer.WriteEndpoint(kv.Key, kv.Value);
+            _writer.WriteVarint(kv.Value.Generation);
+            _writer.WriteVarint(kv.Value.MaxVersion);
+        }
         return _writer.Written;
     }
 
