@@ -33,6 +33,35 @@ public class TokenAllocatorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Allocate_ReplicaAware_BalancesWhatNodesStoreAtRf3()
+    {
+        var random = new Random(7);
+        var aware = TokenRing.Empty;
+        var primaryOnly = TokenRing.Empty;
+        var worstAware = 0.0;
+        var worstPrimaryOnly = 0.0;
+        output.WriteLine(" nodes  RF-aware: replicated max/min  primary max/min   primary-only allocator: replicated max/min");
+        for (var n = 1; n <= 60; n++)
+        {
+            var offset = (ulong)random.NextInt64();
+            aware = aware.With(new RingMember(RingTestData.Address(n), "dc1", "rack1", TokenAllocator.Allocate(aware, 16, offset, replicationFactor: 3)));
+            primaryOnly = primaryOnly.With(new RingMember(RingTestData.Address(n), "dc1", "rack1", TokenAllocator.Allocate(primaryOnly, 16, offset)));
+            if (n < 4) continue;
+            var (amax, amin) = RingTestData.Spread(new ReplicaPlacement(aware, new SimpleStrategy(3)).ReplicatedOwnership());
+            var (pmax, pmin) = RingTestData.Spread(aware.PrimaryOwnership());
+            var (omax, omin) = RingTestData.Spread(new ReplicaPlacement(primaryOnly, new SimpleStrategy(3)).ReplicatedOwnership());
+            worstAware = Math.Max(worstAware, amax / amin);
+            worstPrimaryOnly = Math.Max(worstPrimaryOnly, omax / omin);
+            if (n is 4 or 5 or 6 or 8 or 10 or 20 or 40 or 60)
+                output.WriteLine($"{n,6}  {amax / amin,10:0.000}               {pmax / pmin,10:0.000}        {omax / omin,10:0.000}");
+            Assert.True(pmax / pmin < 1.5, $"{n} nodes: primary spread {pmax / pmin:0.000} with the replica-aware allocator");
+        }
+        output.WriteLine($"worst replicated spread, 4..60 nodes: RF-aware {worstAware:0.000}, primary-only {worstPrimaryOnly:0.000}");
+        Assert.True(worstAware < worstPrimaryOnly, "the replica-aware allocator should balance replicated ownership better");
+        Assert.True(worstAware < 1.5, $"replicated spread reached {worstAware:0.000}");
+    }
+
+    [Fact]
     public void Allocate_AddingOneNode_MovesAboutOneNthOfTheRangesAllToTheNewNode()
     {
         foreach (var n in new[] { 5, 20, 60 })
