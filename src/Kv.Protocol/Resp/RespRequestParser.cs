@@ -198,7 +198,7 @@ public sealed class RespRequestParser : IDisposable
     }
 
     /// <summary>Strict decimal: optional '-', at least one digit, nothing else, no overflow.</summary>
-    internal static bool TryParseInt64(ReadOnlySpan<byte> digits, out long value)
+    public static bool TryParseInt64(ReadOnlySpan<byte> digits, out long value)
     {
         value = 0;
         var negative = false;
