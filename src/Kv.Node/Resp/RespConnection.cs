@@ -43,6 +43,8 @@ internal sealed class RespConnection
         _output = new Pipe(new PipeOptions(
             pauseWriterThreshold: options.OutputBufferLimit,
             resumeWriterThreshold: options.OutputBufferLimit / 2,
+            readerScheduler: PipeScheduler.Inline, // the send loop runs on the flushing thread: no thread-pool hop per reply batch
+            writerScheduler: PipeScheduler.Inline,
             useSynchronizationContext: false));
         _input = PipeReader.Create(new NetworkStream(socket, ownsSocket: false), new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024));
         _parser = new RespRequestParser(options.Password is null ? server.Limits : RespLimits.Unauthenticated);
