@@ -1,0 +1,228 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Kv.Engine.Cache;
+
+/// <summary>
+/// A byte-bounded cache of decompressed, checksum-verified table blocks, keyed by (file number, block offset),
+/// shared by every table reader of a store.
+/// </summary>
+/// <remarks>
+/// Threading: all members are thread-safe. The cache is split into shards, each an LRU list guarded by its own
+/// lock, so readers of different blocks rarely contend; a lookup holds its shard's lock only to find the entry
+/// and move it to the front. Cached arrays are immutable by contract: whoever inserts one never writes it again,
+/// and readers only read it, so an array stays valid for a reader that holds it after it has been evicted
+/// (eviction just drops the cache's reference). File numbers are never reused by the engine, so entries of a
+/// deleted table can never be mistaken for another's; they simply age out (or go at once with <see cref="EvictFile"/>).
+/// Each shard holds at most capacity / shard count bytes (block length plus a fixed per-entry overhead); a block
+/// bigger than a shard is not cached.
+/// </remarks>
+public sealed class BlockCache
+{
+    /// <summary>Bytes charged per entry on top of the block itself (node, dictionary slot, array header).</summary>
+    public const int EntryOverhead = 96;
+
+    private readonly Shard[] _shards;
+    private readonly int _shardShift;
+
+    public BlockCache(long capacityBytes, int shardCount = 16)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shardCount, 1 << 16);
+        var bits = 0;
+        while ((1 << bits) < shardCount) bits++;
+        _shards = new Shard[1 << bits];
+        var perShard = capacityBytes / _shards.Length;
+        for (var i = 0; i < _shards.Length; i++) _shards[i] = new Shard(perShard);
+        _shardShift = 64 - bits;
+        Capacity = perShard * _shards.Length;
+    }
+
+    /// <summary>Total byte bound (rounded down to a multiple of the shard count).</summary>
+    public long Capacity { get; }
+
+    public int ShardCount => _shards.Length;
+
+    /// <summary>Bytes currently charged (blocks plus <see cref="EntryOverhead"/> each); never above <see cref="Capacity"/>.</summary>
+    public long Usage
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var s in _shards) sum += Volatile.Read(ref s.Usage);
+            return sum;
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            var sum = 0;
+            foreach (var s in _shards) { lock (s.Lock) sum += s.Map.Count; }
+            return sum;
+        }
+    }
+
+    public long Hits
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var s in _shards) sum += Volatile.Read(ref s.Hits);
+            return sum;
+        }
+    }
+
+    public long Misses
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var s in _shards) sum += Volatile.Read(ref s.Misses);
+            return sum;
+        }
+    }
+
+    /// <summary>Hits / (hits + misses), 0 before the first lookup.</summary>
+    public double HitRate
+    {
+        get
+        {
+            var h = Hits;
+            var total = h + Misses;
+            return total == 0 ? 0 : (double)h / total;
+        }
+    }
+
+    /// <summary>Looks a block up; on a hit it becomes the most recently used of its shard.</summary>
+    public bool TryGet(ulong fileNumber, long blockOffset, [NotNullWhen(true)] out byte[]? block)
+    {
+        var key = new BlockKey(fileNumber, blockOffset);
+        var shard = ShardFor(key);
+        lock (shard.Lock)
+        {
+            if (shard.Map.TryGetValue(key, out var node))
+            {
+                shard.MoveToFront(node);
+                shard.Hits++;
+                block = node.Block;
+                return true;
+            }
+            shard.Misses++;
+        }
+        block = null;
+        return false;
+    }
+
+    /// <summary>Caches <paramref name="block"/> (which the caller must never modify again), evicting least recently
+    /// used blocks of the shard as needed. A block already cached under the same key is replaced.</summary>
+    public void Insert(ulong fileNumber, long blockOffset, byte[] block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var key = new BlockKey(fileNumber, blockOffset);
+        var shard = ShardFor(key);
+        var charge = (long)block.Length + EntryOverhead;
+        if (charge > shard.Capacity) return;
+        lock (shard.Lock)
+        {
+            if (shard.Map.TryGetValue(key, out var existing))
+            {
+                shard.Unlink(existing);
+                shard.Map.Remove(key);
+                shard.Usage -= existing.Charge;
+            }
+            while (shard.Usage + charge > shard.Capacity && shard.Tail is { } victim)
+            {
+                shard.Unlink(victim);
+                shard.Map.Remove(victim.Key);
+                shard.Usage -= victim.Charge;
+            }
+            var node = new Node(key, block, charge);
+            shard.Map.Add(key, node);
+            shard.LinkFront(node);
+            shard.Usage += charge;
+        }
+    }
+
+    /// <summary>Drops every cached block of a file (a table that was deleted).</summary>
+    public void EvictFile(ulong fileNumber)
+    {
+        foreach (var shard in _shards)
+        {
+            lock (shard.Lock)
+            {
+                var node = shard.Head;
+                while (node is not null)
+                {
+                    var next = node.Next;
+                    if (node.Key.FileNumber == fileNumber)
+                    {
+                        shard.Unlink(node);
+                        shard.Map.Remove(node.Key);
+                        shard.Usage -= node.Charge;
+                    }
+                    node = next;
+                }
+            }
+        }
+    }
+
+    private Shard ShardFor(BlockKey key)
+    {
+        // splitmix64 finalizer: block offsets are multiples of ~4 KiB, so low bits alone would skew the shards
+        var z = (key.FileNumber * 0x9E3779B97F4A7C15UL) ^ (ulong)key.BlockOffset;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return _shards.Length == 1 ? _shards[0] : _shards[(int)(z >> _shardShift)];
+    }
+
+    private readonly record struct BlockKey(ulong FileNumber, long BlockOffset);
+
+    private sealed class Node(BlockKey key, byte[] block, long charge)
+    {
+        public readonly BlockKey Key = key;
+        public readonly byte[] Block = block;
+        public readonly long Charge = charge;
+        public Node? Prev;
+        public Node? Next;
+    }
+
+    // All fields guarded by Lock; Usage/Hits/Misses are also read without it (Volatile) for statistics.
+    private sealed class Shard(long capacity)
+    {
+        public readonly Lock Lock = new();
+        public readonly Dictionary<BlockKey, Node> Map = [];
+        public readonly long Capacity = capacity;
+        public long Usage;
+        public long Hits;
+        public long Misses;
+        public Node? Head;
+        public Node? Tail;
+
+        public void LinkFront(Node node)
+        {
+            node.Prev = null;
+            node.Next = Head;
+            if (Head is not null) Head.Prev = node;
+            Head = node;
+            Tail ??= node;
+        }
+
+        public void Unlink(Node node)
+        {
+            if (node.Prev is not null) node.Prev.Next = node.Next; else Head = node.Next;
+            if (node.Next is not null) node.Next.Prev = node.Prev; else Tail = node.Prev;
+            node.Prev = null;
+            node.Next = null;
+        }
+
+        public void MoveToFront(Node node)
+        {
+            if (Head == node) return;
+            Unlink(node);
+            LinkFront(node);
+        }
+    }
+}
