@@ -95,7 +95,7 @@ public sealed class BlockIterator : IInternalIterator
     private int RestartOffset(int index)
     {
         var offset = BinaryPrimitives.ReadUInt32LittleEndian(_data.AsSpan(_restartsOffset + (index * 4)));
-        if (offset >= (uint)_restartsOffset) ThrowCorrupt($"restart {index} points outside the block");
+        if (offset > (uint)_restartsOffset) ThrowCorrupt($"restart {index} points outside the block");
         return (int)offset;
     }
 

@@ -14,7 +14,7 @@ namespace Kv.Engine.Sstable;
 /// </summary>
 internal static class BlockTrailer
 {
-    public const int Size = 5;
+    public const int Size = 5; // wire format: changing this breaks existing data
 
     public static void Write(Span<byte> trailer, ReadOnlySpan<byte> contents, BlockCompression compression)
     {

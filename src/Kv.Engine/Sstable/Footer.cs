@@ -18,8 +18,8 @@ public readonly record struct Footer(BlockHandle Filter, BlockHandle Properties,
 {
     public const int HandlesLength = 3 * BlockHandle.MaxEncodedLength;
     public const int Length = HandlesLength + 4 + 4 + 8;
-    public const uint FormatVersion = 1;
-    public const ulong Magic = 0x6B7673737461626CUL;
+    public const uint FormatVersion = 1;          // wire format: bump on any layout change, keep a reader for the old one
+    public const ulong Magic = 0x6B7673737461626CUL; // wire format: changing this breaks existing data
 
     public void EncodeTo(Span<byte> destination)
     {

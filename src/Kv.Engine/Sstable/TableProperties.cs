@@ -61,7 +61,8 @@ public sealed class TableProperties
 
     internal byte[] Encode()
     {
-        var size = SmallestKey.Length + LargestKey.Length + (16 * (2 + Varint.MaxLength64));
+        // every property: tag and length varints (at most 5 bytes each) plus a value of at most 10 varint bytes
+        var size = SmallestKey.Length + LargestKey.Length + (TagFilterKeyCount * ((2 * Varint.MaxLength32) + Varint.MaxLength64));
         var buffer = new byte[size];
         var n = 0;
         n += PutBytes(buffer.AsSpan(n), TagSmallestKey, SmallestKey);

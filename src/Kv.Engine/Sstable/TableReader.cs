@@ -104,6 +104,26 @@ public sealed class TableReader : IDisposable
         return new TableReader(file, fileNumber, cache, properties, filter, indexKeys, keyOffsets, blockOffsets, blockSizes);
     }
 
+    /// <summary>Opens the table at <paramref name="path"/> through <paramref name="fileSystem"/> (see
+    /// <see cref="Open(IRandomAccessFile, ulong, BlockCache?)"/>); the file is closed again if the table is corrupt.</summary>
+    public static TableReader Open(IFileSystem fileSystem, string path, ulong fileNumber, BlockCache? cache = null)
+    {
+        ArgumentNullException.ThrowIfNull(fileSystem);
+        var file = fileSystem.OpenRandomAccess(path);
+        try
+        {
+            return Open(file, fileNumber, cache);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bytes this reader pins in memory for its lifetime (decoded index and Bloom filter).</summary>
+    public long MemoryUsage => _filter.Length + _indexKeys.Length + (_indexKeyOffsets.Length * 4L) + (_blockOffsets.Length * 12L);
+
     /// <summary>False only if the table certainly holds no version of <paramref name="userKey"/> (Bloom filter).</summary>
     public bool MayContain(ReadOnlySpan<byte> userKey) => BloomFilter.MayContain(_filter, userKey);
 

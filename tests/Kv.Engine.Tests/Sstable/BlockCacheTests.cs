@@ -1,0 +1,125 @@
+using Kv.Engine.Cache;
+
+namespace Kv.Engine.Tests.Sstable;
+
+public class BlockCacheTests
+{
+    private static byte[] Block(int size, byte fill)
+    {
+        var b = new byte[size];
+        Array.Fill(b, fill);
+        return b;
+    }
+
+    [Fact]
+    public void Insert_BeyondCapacity_UsageStaysWithinBound()
+    {
+        var cache = new BlockCache(100_000, 4);
+        for (var i = 0; i < 1000; i++)
+        {
+            cache.Insert(1, i * 4096L, Block(4000, (byte)i));
+            Assert.InRange(cache.Usage, 0, cache.Capacity);
+        }
+        Assert.True(cache.Count > 0);
+        Assert.True(cache.Count <= 100_000 / (4000 + BlockCache.EntryOverhead));
+    }
+
+    [Fact]
+    public void Insert_ShardFull_EvictsLeastRecentlyUsed()
+    {
+        var charge = 1000 + BlockCache.EntryOverhead;
+        var cache = new BlockCache(3 * charge, shardCount: 1);
+        cache.Insert(1, 0, Block(1000, 0));
+        cache.Insert(1, 1, Block(1000, 1));
+        cache.Insert(1, 2, Block(1000, 2));
+        Assert.True(cache.TryGet(1, 0, out _)); // 0 becomes most recent; 1 is now the oldest
+        cache.Insert(1, 3, Block(1000, 3));
+
+        Assert.False(cache.TryGet(1, 1, out _));
+        Assert.True(cache.TryGet(1, 0, out var b0));
+        Assert.Equal(0, b0[0]);
+        Assert.True(cache.TryGet(1, 2, out _));
+        Assert.True(cache.TryGet(1, 3, out var b3));
+        Assert.Equal(3, b3[0]);
+        Assert.Equal(3 * charge, cache.Usage);
+    }
+
+    [Fact]
+    public void TryGet_KeysDifferByFileOrOffset_AreDistinct()
+    {
+        var cache = new BlockCache(1 << 20);
+        cache.Insert(1, 0, Block(10, 1));
+        cache.Insert(2, 0, Block(10, 2));
+        cache.Insert(1, 10, Block(10, 3));
+        Assert.True(cache.TryGet(2, 0, out var b));
+        Assert.Equal(2, b[0]);
+        Assert.False(cache.TryGet(3, 0, out _));
+        Assert.Equal(1, cache.Hits);
+        Assert.Equal(1, cache.Misses);
+    }
+
+    [Fact]
+    public void Insert_BlockLargerThanShard_IsNotCached()
+    {
+        var cache = new BlockCache(10_000, 4);
+        cache.Insert(1, 0, Block(5000, 1));
+        Assert.False(cache.TryGet(1, 0, out _));
+        Assert.Equal(0, cache.Usage);
+    }
+
+    [Fact]
+    public void Insert_SameKeyTwice_ReplacesAndChargesOnce()
+    {
+        var cache = new BlockCache(1 << 20, 1);
+        cache.Insert(1, 0, Block(100, 1));
+        cache.Insert(1, 0, Block(200, 2));
+        Assert.True(cache.TryGet(1, 0, out var b));
+        Assert.Equal(200, b.Length);
+        Assert.Equal(200 + BlockCache.EntryOverhead, cache.Usage);
+        Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void EvictFile_DropsOnlyThatFilesBlocks()
+    {
+        var cache = new BlockCache(1 << 20);
+        for (var i = 0; i < 50; i++) { cache.Insert(1, i, Block(10, 1)); cache.Insert(2, i, Block(10, 2)); }
+        cache.EvictFile(1);
+        Assert.Equal(50, cache.Count);
+        Assert.False(cache.TryGet(1, 7, out _));
+        Assert.True(cache.TryGet(2, 7, out _));
+        Assert.Equal(50 * (10 + BlockCache.EntryOverhead), cache.Usage);
+    }
+
+    [Fact]
+    public void TryGetInsert_ConcurrentThreads_ReturnRightBlocksAndRespectBound()
+    {
+        var cache = new BlockCache(200_000, 8);
+        var wrong = 0;
+        Parallel.For(0, 4, t =>
+        {
+            var random = new Random(t);
+            for (var n = 0; n < 50_000; n++)
+            {
+                var file = (ulong)random.Next(1, 4);
+                var offset = random.Next(0, 300) * 4096L;
+                if (cache.TryGet(file, offset, out var block))
+                {
+                    if (block.Length != 1000 || BitConverter.ToUInt64(block) != file || BitConverter.ToInt64(block, 8) != offset) Interlocked.Increment(ref wrong);
+                }
+                else
+                {
+                    var b = new byte[1000];
+                    BitConverter.TryWriteBytes(b, file);
+                    BitConverter.TryWriteBytes(b.AsSpan(8), offset);
+                    cache.Insert(file, offset, b);
+                }
+                if (cache.Usage > cache.Capacity) Interlocked.Increment(ref wrong);
+            }
+        });
+        Assert.Equal(0, wrong);
+        Assert.Equal(4 * 50_000, cache.Hits + cache.Misses);
+        Assert.InRange(cache.Usage, 1, cache.Capacity);
+        Assert.Equal(cache.Count * (1000L + BlockCache.EntryOverhead), cache.Usage);
+    }
+}
