@@ -50,7 +50,6 @@ public sealed class Scanner : IDisposable
 
     public bool MoveNext()
     {
-        ObjectDisposedException.ThrowIf(_pin is null && !_done, this);
         if (_done) return false;
         if (!_started)
         {

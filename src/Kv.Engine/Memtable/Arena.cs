@@ -25,6 +25,7 @@ internal sealed class Arena
     private int _currentIndex = -1;
     private int _offset;
     private long _allocatedBytes;
+    private long _usedBytes;
 
     public Arena(int chunkSize)
     {
@@ -34,10 +35,14 @@ internal sealed class Arena
     /// <summary>Bytes reserved from the GC for this arena (chunk sizes summed).</summary>
     public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
 
+    /// <summary>Bytes handed out by <see cref="Allocate"/> (what the entries take, alignment included).</summary>
+    public long UsedBytes => Volatile.Read(ref _usedBytes);
+
     /// <summary>Reserves <paramref name="size"/> bytes aligned to 8; returns its pointer.</summary>
     public long Allocate(int size)
     {
         var aligned = (size + 7) & ~7;
+        Volatile.Write(ref _usedBytes, _usedBytes + aligned);
         if (_current is null || _offset + aligned > _current.Length)
         {
             // Entries bigger than a quarter chunk get a chunk of their own so the shared chunk is not wasted.

@@ -45,8 +45,12 @@ internal sealed class SkipListMemtable
         _random = seed == 0 ? 1 : seed;
     }
 
-    /// <summary>Arena bytes reserved: the figure compared with the memtable size limit.</summary>
-    public long ApproximateMemoryUsage => _arena.AllocatedBytes;
+    /// <summary>Arena bytes taken by entries: the figure compared with the memtable size limit (the arena's
+    /// reservation exceeds it by less than one chunk).</summary>
+    public long ApproximateMemoryUsage => _arena.UsedBytes;
+
+    /// <summary>Bytes the arena reserved from the GC.</summary>
+    public long ReservedBytes => _arena.AllocatedBytes;
 
     /// <summary>Bytes of internal keys and entry values held (the payload that a flush writes).</summary>
     public long DataBytes => Volatile.Read(ref _dataBytes);
