@@ -13,7 +13,9 @@ namespace Kv.Engine.Sstable;
 /// //   filter block:     BloomFilterBuilder contents over the distinct user keys (never compressed)
 /// //   properties block: TableProperties contents (never compressed)
 /// //   index block:      BlockBuilder contents, restart interval 1; one entry per data block:
-/// //                     key = last internal key of the block, value = block handle (never compressed)
+/// //                     key = separator: &gt;= every key of the block, &lt; every key of the next block
+/// //                     (a shortened user key with the smallest trailer, or the block's last key),
+/// //                     value = block handle (never compressed)
 /// //   footer:           Footer (fixed 76 bytes)
 /// </code>
 /// wire format: changing this breaks existing data.
@@ -33,6 +35,11 @@ public sealed class TableBuilder : IDisposable
     private int _lastKeyLength = -1;
     private byte[] _smallestKey = [];
     private byte[] _compressed = [];
+    private bool _pendingIndexEntry;              // a data block was written; its index key waits for the next key
+    private BlockHandle _pendingHandle;
+    private byte[] _pendingLastKey = new byte[64];
+    private int _pendingLastKeyLength;
+    private byte[] _separator = new byte[64];
     private long _minTs = long.MaxValue, _maxTs = long.MinValue, _tombstones, _rawKey, _rawValue, _blocks;
     private bool _finished;
 
@@ -87,6 +94,12 @@ public sealed class TableBuilder : IDisposable
         _rawValue += value.Length;
         EntryCount++;
 
+        if (_pendingIndexEntry)
+        {
+            var separatorLength = WriteSeparator(_pendingLastKey.AsSpan(0, _pendingLastKeyLength), internalKey);
+            AddIndexEntry(_separator.AsSpan(0, separatorLength), _pendingHandle);
+        }
+
         _data.Add(internalKey, value);
         if (_data.CurrentSize >= _options.BlockSize) FlushDataBlock();
     }
@@ -97,6 +110,7 @@ public sealed class TableBuilder : IDisposable
         if (_finished) throw new InvalidOperationException("the table is already finished");
         _finished = true;
         if (!_data.IsEmpty) FlushDataBlock();
+        if (_pendingIndexEntry) AddIndexEntry(_pendingLastKey.AsSpan(0, _pendingLastKeyLength), _pendingHandle);
         var dataSize = _offset - _startOffset;
 
         var filterHandle = WriteBlock(_filter.Finish(), compress: false);
@@ -134,12 +148,52 @@ public sealed class TableBuilder : IDisposable
 
     private void FlushDataBlock()
     {
-        var handle = WriteBlock(_data.Finish(), _options.Compression);
-        Span<byte> encoded = stackalloc byte[BlockHandle.MaxEncodedLength];
-        var n = handle.EncodeTo(encoded);
-        _index.Add(_data.LastKey, encoded[..n]);
+        _pendingHandle = WriteBlock(_data.Finish(), _options.Compression);
+        var last = _data.LastKey;
+        if (_pendingLastKey.Length < last.Length) _pendingLastKey = new byte[Math.Max(last.Length, _pendingLastKey.Length * 2)];
+        last.CopyTo(_pendingLastKey);
+        _pendingLastKeyLength = last.Length;
+        _pendingIndexEntry = true;
         _data.Reset();
         _blocks++;
+    }
+
+    private void AddIndexEntry(ReadOnlySpan<byte> key, BlockHandle handle)
+    {
+        Span<byte> encoded = stackalloc byte[BlockHandle.MaxEncodedLength];
+        var n = handle.EncodeTo(encoded);
+        _index.Add(key, encoded[..n]);
+        _pendingIndexEntry = false;
+    }
+
+    /// <summary>
+    /// Writes into <c>_separator</c> a short internal key s with <paramref name="last"/> &lt;= s &lt; <paramref name="next"/>
+    /// (in <see cref="InternalKey.Compare"/> order) and returns its length. When the user keys differ at a byte that can be
+    /// incremented without reaching <paramref name="next"/>'s byte, s is that shortened user key with the smallest trailer
+    /// (s &gt; last because its user key is greater; s &lt; next because its user key is smaller); otherwise s = last.
+    /// </summary>
+    private int WriteSeparator(ReadOnlySpan<byte> last, ReadOnlySpan<byte> next)
+    {
+        var lastUser = InternalKey.UserKey(last);
+        var nextUser = InternalKey.UserKey(next);
+        var prefix = lastUser.CommonPrefixLength(nextUser);
+        int length;
+        if (prefix < lastUser.Length && prefix < nextUser.Length && lastUser[prefix] < 0xFF && lastUser[prefix] + 1 < nextUser[prefix]
+            && prefix + 1 < lastUser.Length)
+        {
+            length = InternalKey.EncodedLength(prefix + 1);
+            if (_separator.Length < length) _separator = new byte[Math.Max(length, _separator.Length * 2)];
+            lastUser[..prefix].CopyTo(_separator);
+            _separator[prefix] = (byte)(lastUser[prefix] + 1);
+            InternalKey.WriteSeekKey(_separator, _separator.AsSpan(0, prefix + 1));
+        }
+        else
+        {
+            length = last.Length;
+            if (_separator.Length < length) _separator = new byte[Math.Max(length, _separator.Length * 2)];
+            last.CopyTo(_separator);
+        }
+        return length;
     }
 
     private BlockHandle WriteBlock(ReadOnlySpan<byte> contents, bool compress)

@@ -157,6 +157,15 @@ public sealed class TableReader : IDisposable
             var iter = state.Iterator;
             iter.Reset(data, length, Path, _blockOffsets[block]);
             iter.Seek(seekKey);
+            if (!iter.Valid && block + 1 < BlockCount)
+            {
+                // The seek key fell between the block's last key and its (shortened) separator: the first entry
+                // at or after it opens the next block.
+                block++;
+                data = LoadBlock(block, fillCache: true, ref state.Scratch, out length);
+                iter.Reset(data, length, Path, _blockOffsets[block]);
+                iter.SeekToFirst();
+            }
             var found = iter.Valid && InternalKey.UserKey(iter.Key).SequenceEqual(userKey);
             if (found)
             {
@@ -208,7 +217,8 @@ public sealed class TableReader : IDisposable
 
     internal ReadOnlySpan<byte> IndexKey(int block) => _indexKeys.AsSpan(_indexKeyOffsets[block], _indexKeyOffsets[block + 1] - _indexKeyOffsets[block]);
 
-    /// <summary>Index of the first data block whose last key is &gt;= <paramref name="internalKey"/>, or <see cref="BlockCount"/>.</summary>
+    /// <summary>Index of the first data block whose separator is &gt;= <paramref name="internalKey"/>, or <see cref="BlockCount"/>.
+    /// Every earlier block holds only smaller keys; this block may too, and then the answer opens the next block.</summary>
     internal int FindBlock(ReadOnlySpan<byte> internalKey)
     {
         int lo = 0, hi = BlockCount;

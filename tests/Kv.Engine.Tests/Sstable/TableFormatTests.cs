@@ -117,6 +117,65 @@ public class TableFormatTests
         AssertSameEntries(entries, ReadAll(it));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Build_GappedUserKeys_IndexHoldsShortSeparatorsThatStillRouteCorrectly(int versions)
+    {
+        using var dir = new TempDirectory();
+        var entries = new List<TestEntry>();
+        for (var i = 0; i < 400; i++)
+        {
+            // base-5 digits spelled 0,2,4,6,8: neighbouring user keys differ by at least 2 at their first
+            // differing byte, so a separator can always be shortened there unless a block ends inside a key's versions
+            var digits = new char[5];
+            for (int d = 4, x = i; d >= 0; d--, x /= 5) digits[d] = (char)('0' + (2 * (x % 5)));
+            for (var ts = versions; ts >= 1; ts--)
+                entries.Add(new TestEntry(Ik(new string(digits) + "-a-long-common-suffix", ts), [(byte)i, (byte)ts]));
+        }
+        var path = dir.File("s.sst");
+        Build(path, entries, new TableOptions { BlockSize = 200, Compression = false });
+
+        var separators = IndexKeys(path);
+        Assert.True(separators.Count > 20);
+        var shortened = separators.Count(k => k.Length < entries[0].Key.Length);
+        if (versions == 1) Assert.Equal(separators.Count - 1, shortened); // all but the last block's
+        else Assert.InRange(shortened, 1, separators.Count - 1);
+        for (var i = 0; i + 1 < separators.Count; i++) Assert.True(InternalKey.Compare(separators[i], separators[i + 1]) < 0);
+
+        using var reader = Open(path);
+        using var it = reader.NewIterator();
+        foreach (var separator in separators)
+        {
+            // Between the blocks: the separator's user key is absent, and a seek to it lands on the model's answer.
+            var userKey = InternalKey.UserKey(separator).ToArray();
+            var expected = LowerBound(entries, separator);
+            it.Seek(separator);
+            Assert.Equal(expected < entries.Count, it.Valid);
+            if (it.Valid) Assert.Equal(entries[expected].Key, it.Key.ToArray());
+            var got = Get(reader, userKey);
+            Assert.Equal(entries.Any(e => e.UserKey.AsSpan().SequenceEqual(userKey)), got.Found);
+        }
+        foreach (var e in entries.Where(e => e.Timestamp == 3))
+        {
+            var got = Get(reader, e.UserKey);
+            Assert.True(got.Found);
+            Assert.Equal(e.Value, got.Value);
+        }
+        AssertSameEntries(entries, ReadAll(it));
+    }
+
+    private static List<byte[]> IndexKeys(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var footer = Footer.Decode(bytes.AsSpan(bytes.Length - Footer.Length), path, bytes.Length - Footer.Length);
+        var index = bytes.AsSpan((int)footer.Index.Offset, footer.Index.Size).ToArray();
+        var it = new BlockIterator(index, index.Length);
+        var keys = new List<byte[]>();
+        for (it.SeekToFirst(); it.Valid; it.Next()) keys.Add(it.Key.ToArray());
+        return keys;
+    }
+
     /// <summary>The compression byte of every data block, found by walking the index.</summary>
     private static List<byte> CompressionBytes(string path)
     {

@@ -1,0 +1,60 @@
+using Kv.Node.Resp;
+
+namespace Kv.Node.Hosting;
+
+/// <summary>
+/// Every setting of a node. Bound from (later wins) defaults, the JSON config file, KV_* environment
+/// variables and the command line; see <see cref="NodeOptionsBinder"/> and docs/operations.md.
+/// Immutable once the node has started.
+/// </summary>
+public sealed class NodeOptions
+{
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Address the RESP listener binds; loopback by default so a fresh node is not exposed.</summary>
+    public string Bind { get; set; } = "127.0.0.1";
+
+    public int RespPort { get; set; } = 6379;
+
+    /// <summary>When set, clients must AUTH (or HELLO ... AUTH) before anything else.</summary>
+    public string? Password { get; set; }
+
+    public AdminCommandsMode AdminCommands { get; set; } = AdminCommandsMode.Local;
+
+    public int MaxClients { get; set; } = 10_000;
+
+    /// <summary>Largest argument (value) in bytes. 16 MiB: values live whole in the memtable and one WAL record.</summary>
+    public long MaxBulkLength { get; set; } = 16L * 1024 * 1024;
+
+    public int MaxMultibulkLength { get; set; } = 1024 * 1024;
+
+    public int MaxInlineLength { get; set; } = 64 * 1024;
+
+    /// <summary>Largest whole request (an MSET of several large values).</summary>
+    public long MaxRequestBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Unsent reply bytes at which a client that does not read is disconnected.</summary>
+    public long OutputBufferLimit { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Close connections idle this long; 0 = never (as Redis's "timeout 0").</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.Zero;
+
+    /// <summary>A request started must be complete within this time (defeats byte-by-byte trickling).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>"always": fsync before every acknowledgement (group commit); "periodic": fsync every <see cref="SyncInterval"/>.</summary>
+    public string Sync { get; set; } = "always";
+
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public long MemtableSizeBytes { get; set; } = 64L * 1024 * 1024;
+
+    public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    public bool DirectIO { get; set; }
+
+    public string LogLevel { get; set; } = "Information";
+
+    /// <summary>Grace period for in-flight requests at shutdown.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Kv.Node.Storage;
+using Kv.Protocol.Resp;
+
+namespace Kv.Node.Resp;
+
+/// <summary>
+/// The state of one client connection as commands see it: the current request, the reply writer, the
+/// keyspace, the session (id, name, protocol, authentication) and the writes left pending.
+/// </summary>
+/// <remarks>
+/// Threading: owned by the connection's loop; commands run one at a time on it. Other threads (CLIENT
+/// LIST, INFO, the timeout sweeper) only read the session fields, which are written atomically.
+/// Pending writes: a blind write (plain SET, MSET) may hand its not-yet-durable task to
+/// <see cref="Defer"/> and reply "+OK" at once: the reply sits unflushed in the output until the
+/// connection has awaited every pending task (before flushing, and before any command that is not
+/// itself deferrable). So pipelined writes share one group commit and no reply is sent before its write
+/// is durable. If a deferred write fails, the connection is closed without flushing.
+/// </remarks>
+public sealed class CommandContext : IDisposable
+{
+    private const int MaxPending = 256;
+    private readonly ValueTask[] _pending = new ValueTask[MaxPending];
+    private int _pendingCount;
+
+    internal CommandContext(RespServer server, long id, EndPoint? remote, RespReplyWriter reply)
+    {
+        Server = server;
+        Id = id;
+        RemoteEndPoint = remote;
+        Reply = reply;
+        Keyspace = server.Keyspace;
+        CreatedUnixMs = server.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        Authenticated = server.Options.Password is null;
+    }
+
+    public RespServer Server { get; }
+
+    public IKeyspace Keyspace { get; }
+
+    public RespRequest Request { get; internal set; } = null!;
+
+    public RespReplyWriter Reply { get; }
+
+    /// <summary>Scratch destination for values read from the keyspace.</summary>
+    public PooledBufferWriter Value { get; } = new();
+
+    public long Id { get; }
+
+    public EndPoint? RemoteEndPoint { get; }
+
+    public long CreatedUnixMs { get; }
+
+    public string? Name { get; set; }
+
+    public string? LibraryName { get; set; }
+
+    public string? LibraryVersion { get; set; }
+
+    public bool Authenticated { get; set; }
+
+    /// <summary>Name of the last command run (CLIENT LIST's "cmd").</summary>
+    public string LastCommand { get; set; } = "NULL";
+
+    /// <summary>Set by QUIT, SHUTDOWN and fatal errors: the connection flushes the replies so far and closes.</summary>
+    public bool CloseAfterReply { get; set; }
+
+    public bool HasPendingWrites => _pendingCount > 0;
+
+    public long NowUnixMs => Server.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public bool IsAdmin => Server.Options.AdminCommands switch
+    {
+        AdminCommandsMode.All => true,
+        AdminCommandsMode.Local => RemoteEndPoint is IPEndPoint ip && IPAddress.IsLoopback(ip.Address),
+        _ => false,
+    };
+
+    /// <summary>Keeps a write's durability task to await before the reply is flushed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Defer(ValueTask write)
+    {
+        if (write.IsCompletedSuccessfully)
+        {
+            write.GetAwaiter().GetResult();
+            return;
+        }
+        _pending[_pendingCount++] = write;
+    }
+
+    /// <summary>True when the pending list is full and must be drained before deferring more.</summary>
+    public bool PendingFull => _pendingCount == MaxPending;
+
+    /// <summary>Waits for every deferred write, in order. Throws if one failed.</summary>
+    public ValueTask DrainAsync()
+    {
+        if (_pendingCount == 0) return default;
+        return DrainSlowAsync();
+    }
+
+    private async ValueTask DrainSlowAsync()
+    {
+        Exception? first = null;
+        for (var i = 0; i < _pendingCount; i++)
+        {
+            try
+            {
+                await _pending[i].ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                first ??= e;
+            }
+            _pending[i] = default;
+        }
+        _pendingCount = 0;
+        if (first is not null) throw new DeferredWriteException(first);
+    }
+
+    // ---- argument helpers (allocation-free) ----
+
+    public bool ArgIs(int index, ReadOnlySpan<byte> upperAsciiWord) => Ascii.EqualsIgnoreCase(Request[index], upperAsciiWord);
+
+    public bool TryGetInt64(int index, out long value) => TryParseInteger(Request[index], out value);
+
+    /// <summary>Redis's integer rule: optional '-', digits, no leading zeros except "0", fits 64 bits.</summary>
+    public static bool TryParseInteger(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        if (text.IsEmpty || text.Length > 20) return false;
+        var digits = text[0] == (byte)'-' ? text[1..] : text;
+        if (digits.IsEmpty || (digits[0] == (byte)'0' && (digits.Length > 1 || text.Length != digits.Length))) return false;
+        return RespRequestParser.TryParseInt64(text, out value);
+    }
+
+    // ---- common replies ----
+
+    public void WriteSyntaxError() => Reply.WriteError("ERR syntax error"u8);
+
+    public void WriteNotInteger() => Reply.WriteError("ERR value is not an integer or out of range"u8);
+
+    public void WriteArityError(CommandDefinition command) => Reply.WriteError(command.ArityError);
+
+    /// <summary>Redis's "-ERR unknown command 'x', with args beginning with: 'a' 'b' " (error path: allocates).</summary>
+    public void WriteUnknownCommand()
+    {
+        var text = new StringBuilder("ERR unknown command '");
+        AppendPrintable(text, Request[0]);
+        text.Append("', with args beginning with: ");
+        for (var i = 1; i < Request.Count; i++)
+        {
+            if (text.Length > 1024) break;
+            text.Append('\'');
+            AppendPrintable(text, Request[i]);
+            text.Append("' ");
+        }
+        Reply.WriteError(text.ToString());
+    }
+
+    /// <summary>Appends at most 128 bytes of an argument, escaping what is not printable ASCII.</summary>
+    public static void AppendPrintable(StringBuilder text, ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes.Length > 128 ? bytes[..128] : bytes)
+        {
+            if (b is >= 0x20 and < 0x7f and not (byte)'\'') text.Append((char)b);
+            else text.Append("\\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    public string ArgString(int index) => Encoding.UTF8.GetString(Request[index]);
+
+    public void Dispose() => Value.Dispose();
+}
+
+/// <summary>A write acknowledged into the (unflushed) output failed: the connection must close without flushing.</summary>
+public sealed class DeferredWriteException(Exception inner) : Exception("a pending write failed: " + inner.Message, inner);

@@ -1,0 +1,91 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Node.Resp;
+
+/// <summary>
+/// Runs one parsed request: lookup, the checks Redis makes in Redis's order (unknown command, arity,
+/// authentication, permission), then the handler. Stateless and thread-safe.
+/// </summary>
+internal sealed class CommandDispatcher(CommandTable table)
+{
+    public CommandTable Table { get; } = table;
+
+    public ValueTask ExecuteAsync(CommandContext context)
+    {
+        var request = context.Request;
+        context.Server.Stats.CountCommand();
+        var command = Table.Find(request[0]);
+        if (command is null)
+        {
+            if (request.IsInline && (context.ArgIs(0, "POST"u8) || context.ArgIs(0, "HOST:"u8)))
+            {
+                context.Server.Logger.LogWarning("client {Id} ({Remote}) sent an HTTP request to the RESP port; closing the connection",
+                    context.Id, context.RemoteEndPoint);
+                context.CloseAfterReply = true;
+                return default;
+            }
+            context.WriteUnknownCommand();
+            return default;
+        }
+        if (!command.AcceptsArgumentCount(request.Count))
+        {
+            context.WriteArityError(command);
+            return default;
+        }
+        if (!context.Authenticated && (command.Flags & CommandFlags.NoAuth) == 0)
+        {
+            context.Reply.WriteError("NOAUTH Authentication required."u8);
+            return default;
+        }
+        if ((command.Flags & CommandFlags.Admin) != 0 && !context.IsAdmin)
+        {
+            context.Reply.WriteError(Encoding.ASCII.GetBytes(
+                $"NOPERM '{command.Name}' is an admin command; this connection may not run it (see the admin-commands option: {context.Server.Options.AdminCommands})"));
+            return default;
+        }
+        context.LastCommand = command.Name;
+        if (context.HasPendingWrites && ((command.Flags & CommandFlags.MayDefer) == 0 || context.PendingFull))
+            return DrainThenRunAsync(context, command);
+        return Run(context, command);
+    }
+
+    private static async ValueTask DrainThenRunAsync(CommandContext context, CommandDefinition command)
+    {
+        await context.DrainAsync().ConfigureAwait(false);
+        await Run(context, command).ConfigureAwait(false);
+    }
+
+    private static ValueTask Run(CommandContext context, CommandDefinition command)
+    {
+        ValueTask task;
+        try
+        {
+            task = command.Handler(context);
+        }
+        catch (Exception e) when (e is not DeferredWriteException)
+        {
+            Fail(context, command, e);
+            return default;
+        }
+        return task.IsCompletedSuccessfully ? default : AwaitHandlerAsync(context, command, task);
+    }
+
+    private static async ValueTask AwaitHandlerAsync(CommandContext context, CommandDefinition command, ValueTask task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not DeferredWriteException)
+        {
+            Fail(context, command, e);
+        }
+    }
+
+    private static void Fail(CommandContext context, CommandDefinition command, Exception e)
+    {
+        context.Server.Logger.LogError(e, "'{Command}' failed for client {Id}", command.Name, context.Id);
+        context.Reply.WriteError($"ERR '{command.Name}' failed on the server: {e.Message}");
+    }
+}

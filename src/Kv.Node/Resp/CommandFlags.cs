@@ -1,0 +1,20 @@
+namespace Kv.Node.Resp;
+
+[Flags]
+public enum CommandFlags
+{
+    None = 0,
+    Write = 1,
+    ReadOnly = 2,
+
+    /// <summary>Allowed before authentication (AUTH, HELLO, QUIT).</summary>
+    NoAuth = 4,
+
+    /// <summary>Only for admin connections (see <see cref="AdminCommandsMode"/>).</summary>
+    Admin = 8,
+
+    /// <summary>May leave its write pending (blind SET/MSET): the connection need not wait for earlier writes first.</summary>
+    MayDefer = 16,
+
+    Fast = 32,
+}

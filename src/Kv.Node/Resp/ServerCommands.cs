@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Kv.Node.Resp;
+
+/// <summary>DBSIZE, INFO, CONFIG GET, FLUSHALL, FLUSHDB, SHUTDOWN, TIME.</summary>
+internal static class ServerCommands
+{
+    public static IEnumerable<CommandDefinition> Definitions =>
+    [
+        new("dbsize", 1, CommandFlags.ReadOnly | CommandFlags.Fast, DbSize, "server", "Returns an estimate of the number of keys (see docs/protocol.md)."),
+        new("info", -1, CommandFlags.None, Info, "server", "Returns information and statistics about the server."),
+        new("config", -2, CommandFlags.None, Config, "server", "A container for server configuration commands (GET only: settings are fixed at startup)."),
+        new("flushall", -1, CommandFlags.Write | CommandFlags.Admin, FlushAll, "server", "Removes all keys (admin command)."),
+        new("flushdb", -1, CommandFlags.Write | CommandFlags.Admin, FlushAll, "server", "Removes all keys of database 0, which is all keys (admin command)."),
+        new("shutdown", -1, CommandFlags.Admin, Shutdown, "server", "Stops the node gracefully (admin command)."),
+        new("time", 1, CommandFlags.Fast, Time, "server", "Returns the server time."),
+    ];
+
+    private static ValueTask DbSize(CommandContext c)
+    {
+        c.Reply.WriteInteger(c.Keyspace.EstimateKeyCount());
+        return default;
+    }
+
+    private static ValueTask Time(CommandContext c)
+    {
+        var now = c.Server.Time.GetUtcNow();
+        var micros = (now - DateTimeOffset.UnixEpoch).Ticks / 10;
+        c.Reply.WriteArrayHeader(2);
+        c.Reply.WriteBulk((micros / 1_000_000).ToString(CultureInfo.InvariantCulture));
+        c.Reply.WriteBulk((micros % 1_000_000).ToString(CultureInfo.InvariantCulture));
+        return default;
+    }
+
+    private static async ValueTask FlushAll(CommandContext c)
+    {
+        for (var i = 1; i < c.Request.Count; i++)
+        {
+            if (!c.ArgIs(i, "SYNC"u8) && !c.ArgIs(i, "ASYNC"u8))
+            {
+                c.WriteSyntaxError();
+                return;
+            }
+        }
+        await c.Keyspace.DeleteAllAsync().ConfigureAwait(false);
+        c.Reply.WriteOk();
+    }
+
+    private static ValueTask Shutdown(CommandContext c)
+    {
+        for (var i = 1; i < c.Request.Count; i++)
+        {
+            if (c.ArgIs(i, "ABORT"u8))
+            {
+                c.Reply.WriteError("ERR SHUTDOWN ABORT is not supported: kv-node shuts down at once (gracefully)"u8);
+                return default;
+            }
+            if (!c.ArgIs(i, "NOSAVE"u8) && !c.ArgIs(i, "SAVE"u8) && !c.ArgIs(i, "NOW"u8) && !c.ArgIs(i, "FORCE"u8))
+            {
+                c.WriteSyntaxError();
+                return default;
+            }
+        }
+        // Like Redis: no reply on success, the connection closes as the node stops. Every write is already durable.
+        c.Server.Logger.LogShutdownRequest(c.Id);
+        c.CloseAfterReply = true;
+        c.Server.RequestShutdown();
+        return default;
+    }
+
+    private static ValueTask Config(CommandContext c)
+    {
+        var r = c.Request;
+        if (c.ArgIs(1, "GET"u8))
+        {
+            if (r.Count < 3)
+            {
+                c.Reply.WriteError("ERR wrong number of arguments for 'config|get' command"u8);
+                return default;
+            }
+            var settings = ConfigSettings(c.Server);
+            var matches = new List<KeyValuePair<string, string>>();
+            foreach (var setting in settings)
+            {
+                for (var i = 2; i < r.Count; i++)
+                {
+                    if (GlobPattern.IsMatch(r[i], Encoding.ASCII.GetBytes(setting.Key), ignoreCase: true))
+                    {
+                        matches.Add(setting);
+                        break;
+                    }
+                }
+            }
+            c.Reply.WriteMapHeader(matches.Count);
+            foreach (var (key, value) in matches)
+            {
+                c.Reply.WriteBulk(key);
+                c.Reply.WriteBulk(value);
+            }
+        }
+        else if (c.ArgIs(1, "SET"u8))
+        {
+            c.Reply.WriteError("ERR CONFIG SET is not supported by kv-node: settings are fixed at startup (see docs/operations.md)"u8);
+        }
+        else if (c.ArgIs(1, "RESETSTAT"u8) || c.ArgIs(1, "REWRITE"u8))
+        {
+            c.Reply.WriteError($"ERR CONFIG {c.ArgString(1).ToUpperInvariant()} is not supported by kv-node");
+        }
+        else
+        {
+            c.Reply.WriteError($"ERR unknown subcommand '{c.ArgString(1)}'. Try CONFIG HELP.");
+        }
+        return default;
+    }
+
+    /// <summary>The settings CONFIG GET reports, with Redis's names (what redis-benchmark and redis-cli ask for).</summary>
+    private static List<KeyValuePair<string, string>> ConfigSettings(RespServer server)
+    {
+        var o = server.Options;
+        string S(long v) => v.ToString(CultureInfo.InvariantCulture);
+        return
+        [
+            new("bind", o.Bind),
+            new("port", S(o.RespPort)),
+            new("dir", Path.GetFullPath(o.DataDirectory)),
+            new("databases", "1"),
+            new("save", ""),
+            new("appendonly", "yes"),
+            new("appendfsync", o.Sync == "periodic" ? "everysec" : "always"),
+            new("maxmemory", "0"),
+            new("maxmemory-policy", "noeviction"),
+            new("maxclients", S(o.MaxClients)),
+            new("timeout", S((long)o.IdleTimeout.TotalSeconds)),
+            new("proto-max-bulk-len", S(o.MaxBulkLength)),
+            new("client-query-buffer-limit", S(o.MaxRequestBytes)),
+            new("client-output-buffer-limit", $"normal {S(o.OutputBufferLimit)} 0 0"),
+            new("cluster-enabled", "no"),
+            new("protected-mode", o.Password is null ? "yes" : "no"),
+        ];
+    }
+
+    private static ValueTask Info(CommandContext c)
+    {
+        var r = c.Request;
+        var sections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 1; i < r.Count; i++) sections.Add(c.ArgString(i));
+        var all = sections.Contains("all") || sections.Contains("everything");
+        var defaults = sections.Count == 0 || sections.Contains("default") || all;
+        bool Want(string name) => defaults || sections.Contains(name);
+
+        var s = c.Server;
+        var text = new StringBuilder();
+        if (Want("server"))
+        {
+            var uptime = (long)(s.Time.GetUtcNow() - s.StartedAt).TotalSeconds;
+            text.Append("# Server\r\n")
+                .Append("redis_version:").Append(ConnectionCommands.CompatibleRedisVersion).Append("\r\n")
+                .Append("kv_node_version:").Append(typeof(RespServer).Assembly.GetName().Version).Append("\r\n")
+                .Append("redis_mode:standalone\r\n")
+                .Append("os:").Append(System.Runtime.InteropServices.RuntimeInformation.OSDescription).Append("\r\n")
+                .Append("arch_bits:64\r\n")
+                .Append("runtime:").Append(System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Append("\r\n")
+                .Append("process_id:").Append(Environment.ProcessId).Append("\r\n")
+                .Append("tcp_port:").Append(s.EndPoint?.Port ?? s.Options.RespPort).Append("\r\n")
+                .Append("uptime_in_seconds:").Append(uptime).Append("\r\n")
+                .Append("uptime_in_days:").Append(uptime / 86400).Append("\r\n")
+                .Append("executable:").Append(Environment.ProcessPath).Append("\r\n\r\n");
+        }
+        if (Want("clients"))
+        {
+            text.Append("# Clients\r\n")
+                .Append("connected_clients:").Append(s.ConnectedClients).Append("\r\n")
+                .Append("maxclients:").Append(s.Options.MaxClients).Append("\r\n")
+                .Append("blocked_clients:0\r\n\r\n");
+        }
+        if (Want("memory"))
+        {
+            var gc = GC.GetGCMemoryInfo();
+            using var process = Process.GetCurrentProcess();
+            text.Append("# Memory\r\n")
+                .Append("used_memory:").Append(GC.GetTotalMemory(false)).Append("\r\n")
+                .Append("used_memory_rss:").Append(process.WorkingSet64).Append("\r\n")
+                .Append("used_memory_peak:").Append(process.PeakWorkingSet64).Append("\r\n")
+                .Append("total_system_memory:").Append(gc.TotalAvailableMemoryBytes).Append("\r\n")
+                .Append("maxmemory:0\r\nmaxmemory_policy:noeviction\r\n")
+                .Append("gc_heap_size:").Append(gc.HeapSizeBytes).Append("\r\n")
+                .Append("gc_collections_gen0:").Append(GC.CollectionCount(0)).Append("\r\n")
+                .Append("gc_collections_gen2:").Append(GC.CollectionCount(2)).Append("\r\n\r\n");
+        }
+        if (Want("persistence"))
+        {
+            text.Append("# Persistence\r\n")
+                .Append("loading:0\r\n")
+                .Append("aof_enabled:1\r\n")
+                .Append("kv_sync:").Append(s.Options.Sync).Append("\r\n")
+                .Append("rdb_bgsave_in_progress:0\r\n")
+                .Append("aof_rewrite_in_progress:0\r\n\r\n");
+        }
+        if (Want("stats"))
+        {
+            var st = s.Stats;
+            text.Append("# Stats\r\n")
+                .Append("total_connections_received:").Append(st.ConnectionsReceived).Append("\r\n")
+                .Append("total_commands_processed:").Append(st.CommandsProcessed).Append("\r\n")
+                .Append("rejected_connections:").Append(st.RejectedConnections).Append("\r\n")
+                .Append("keyspace_hits:").Append(st.KeyspaceHits).Append("\r\n")
+                .Append("keyspace_misses:").Append(st.KeyspaceMisses).Append("\r\n")
+                .Append("total_error_replies_protocol:").Append(st.ProtocolErrors).Append("\r\n")
+                .Append("client_output_buffer_limit_disconnections:").Append(st.OutputLimitDisconnects).Append("\r\n")
+                .Append("client_timeout_disconnections:").Append(st.TimeoutDisconnects).Append("\r\n\r\n");
+        }
+        if (Want("replication"))
+        {
+            text.Append("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+        }
+        if (Want("keyspace"))
+        {
+            text.Append("# Keyspace\r\n");
+            var keys = c.Keyspace.EstimateKeyCount();
+            if (keys > 0) text.Append("db0:keys=").Append(keys).Append(",expires=0,avg_ttl=0\r\n");
+            text.Append("\r\n");
+        }
+        if (Want("engine"))
+        {
+            text.Append("# Engine\r\n");
+            foreach (var (key, value) in c.Keyspace.DescribeEngine()) text.Append(key).Append(':').Append(value).Append("\r\n");
+            text.Append("\r\n");
+        }
+        if (Want("cluster"))
+        {
+            text.Append("# Cluster\r\ncluster_enabled:0\r\n\r\n");
+        }
+        var result = text.ToString();
+        c.Reply.WriteBulk(result.EndsWith("\r\n\r\n", StringComparison.Ordinal) ? result[..^2] : result);
+        return default;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Buffers;
+using Kv.Node.Storage;
+
+namespace Kv.Node.Resp;
+
+/// <summary>GET, SET, SETEX, PSETEX, SETNX, GETDEL, GETEX, MGET, MSET.</summary>
+internal static class StringCommands
+{
+    private static readonly byte[] SetExInvalidTime = "ERR invalid expire time in 'setex' command"u8.ToArray();
+    private static readonly byte[] PSetExInvalidTime = "ERR invalid expire time in 'psetex' command"u8.ToArray();
+
+    public static IEnumerable<CommandDefinition> Definitions =>
+    [
+        new("get", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Get, "string", "Returns the string value of a key.", 1, 1, 1),
+        new("set", -3, CommandFlags.Write | CommandFlags.MayDefer, Set, "string", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", 1, 1, 1),
+        new("setex", 4, CommandFlags.Write | CommandFlags.MayDefer, c => SetEx(c, ExpiryArguments.Unit.Seconds, SetExInvalidTime), "string", "Sets the string value and expiration time (seconds) of a key.", 1, 1, 1),
+        new("psetex", 4, CommandFlags.Write | CommandFlags.MayDefer, c => SetEx(c, ExpiryArguments.Unit.Milliseconds, PSetExInvalidTime), "string", "Sets the string value and expiration time (milliseconds) of a key.", 1, 1, 1),
+        new("setnx", 3, CommandFlags.Write | CommandFlags.Fast, SetNx, "string", "Set the string value of a key only when the key doesn't exist.", 1, 1, 1),
+        new("getdel", 2, CommandFlags.Write | CommandFlags.Fast, GetDel, "string", "Returns the string value of a key after deleting the key.", 1, 1, 1),
+        new("getex", -2, CommandFlags.Write | CommandFlags.Fast, GetEx, "string", "Returns the string value of a key after setting its expiration time.", 1, 1, 1),
+        new("mget", -2, CommandFlags.ReadOnly | CommandFlags.Fast, MGet, "string", "Atomically returns the string values of one or more keys.", 1, -1, 1),
+        new("mset", -3, CommandFlags.Write, MSet, "string", "Atomically creates or modifies the string values of one or more keys.", 1, -1, 2),
+    ];
+
+    private static ValueTask Get(CommandContext c)
+    {
+        c.Value.Reset();
+        var lookup = c.Keyspace.GetAsync(c.Request.Memory(1), c.Value);
+        if (!lookup.IsCompletedSuccessfully) return GetSlowAsync(c, lookup);
+        WriteValue(c, lookup.Result);
+        return default;
+    }
+
+    private static async ValueTask GetSlowAsync(CommandContext c, ValueTask<KeyLookup> lookup) => WriteValue(c, await lookup.ConfigureAwait(false));
+
+    private static void WriteValue(CommandContext c, KeyLookup lookup)
+    {
+        if (lookup.Found)
+        {
+            c.Server.Stats.CountHit();
+            c.Reply.WriteBulk(c.Value.WrittenSpan);
+        }
+        else
+        {
+            c.Server.Stats.CountMiss();
+            c.Reply.WriteNull();
+        }
+    }
+
+    private static ValueTask Set(CommandContext c)
+    {
+        var r = c.Request;
+        if (r.Count == 3)
+        {
+            c.Defer(c.Keyspace.SetAsync(r.Memory(1), r.Memory(2), 0));
+            c.Reply.WriteOk();
+            return default;
+        }
+        var condition = SetCondition.Always;
+        var returnOld = false;
+        var keepTtl = false;
+        var hasExpiry = false;
+        long expiresAt = 0;
+        for (var i = 3; i < r.Count; i++)
+        {
+            if (c.ArgIs(i, "NX"u8) && condition == SetCondition.Always) condition = SetCondition.IfAbsent;
+            else if (c.ArgIs(i, "XX"u8) && condition == SetCondition.Always) condition = SetCondition.IfPresent;
+            else if (c.ArgIs(i, "GET"u8) && !returnOld) returnOld = true;
+            else if (c.ArgIs(i, "KEEPTTL"u8) && !keepTtl && !hasExpiry) keepTtl = true;
+            else if (!hasExpiry && !keepTtl && i + 1 < r.Count && TryExpiryUnit(c, i, out var unit))
+            {
+                if (!c.TryGetInt64(i + 1, out var amount))
+                {
+                    c.WriteNotInteger();
+                    return default;
+                }
+                if (!ExpiryArguments.TryToAbsolute(amount, unit, c.NowUnixMs, mustBePositive: true, out expiresAt))
+                {
+                    c.Reply.WriteError("ERR invalid expire time in 'set' command"u8);
+                    return default;
+                }
+                hasExpiry = true;
+                i++;
+            }
+            else
+            {
+                c.WriteSyntaxError();
+                return default;
+            }
+        }
+        if (condition == SetCondition.Always && !returnOld && !keepTtl)
+        {
+            c.Defer(c.Keyspace.SetAsync(r.Memory(1), r.Memory(2), expiresAt));
+            c.Reply.WriteOk();
+            return default;
+        }
+        return SetConditionalAsync(c, new SetOptions(condition, expiresAt, keepTtl), returnOld);
+    }
+
+    private static ValueTask SetEx(CommandContext c, ExpiryArguments.Unit unit, byte[] invalidTime)
+    {
+        if (!c.TryGetInt64(2, out var amount))
+        {
+            c.WriteNotInteger();
+            return default;
+        }
+        if (!ExpiryArguments.TryToAbsolute(amount, unit, c.NowUnixMs, mustBePositive: true, out var expiresAt))
+        {
+            c.Reply.WriteError(invalidTime);
+            return default;
+        }
+        c.Defer(c.Keyspace.SetAsync(c.Request.Memory(1), c.Request.Memory(3), expiresAt));
+        c.Reply.WriteOk();
+        return default;
+    }
+
+    private static bool TryExpiryUnit(CommandContext c, int i, out ExpiryArguments.Unit unit)
+    {
+        unit = default;
+        if (c.ArgIs(i, "EX"u8)) unit = ExpiryArguments.Unit.Seconds;
+        else if (c.ArgIs(i, "PX"u8)) unit = ExpiryArguments.Unit.Milliseconds;
+        else if (c.ArgIs(i, "EXAT"u8)) unit = ExpiryArguments.Unit.UnixSeconds;
+        else if (c.ArgIs(i, "PXAT"u8)) unit = ExpiryArguments.Unit.UnixMilliseconds;
+        else return false;
+        return true;
+    }
+
+    private static async ValueTask SetConditionalAsync(CommandContext c, SetOptions options, bool returnOld)
+    {
+        await c.DrainAsync().ConfigureAwait(false);
+        c.Value.Reset();
+        var result = await c.Keyspace.SetAsync(c.Request.Memory(1), c.Request.Memory(2), options, returnOld ? c.Value : null).ConfigureAwait(false);
+        if (returnOld)
+        {
+            if (result.Previous.Found) c.Reply.WriteBulk(c.Value.WrittenSpan);
+            else c.Reply.WriteNull();
+        }
+        else if (result.Written)
+        {
+            c.Reply.WriteOk();
+        }
+        else
+        {
+            c.Reply.WriteNull();
+        }
+    }
+
+    private static async ValueTask SetNx(CommandContext c)
+    {
+        var result = await c.Keyspace.SetAsync(c.Request.Memory(1), c.Request.Memory(2), new SetOptions(SetCondition.IfAbsent, 0, false), null).ConfigureAwait(false);
+        c.Reply.WriteInteger(result.Written ? 1 : 0);
+    }
+
+    private static async ValueTask GetDel(CommandContext c)
+    {
+        c.Value.Reset();
+        var lookup = await c.Keyspace.GetAndDeleteAsync(c.Request.Memory(1), c.Value).ConfigureAwait(false);
+        WriteValue(c, lookup);
+    }
+
+    private static async ValueTask GetEx(CommandContext c)
+    {
+        var r = c.Request;
+        var update = ExpiryUpdate.Keep;
+        for (var i = 2; i < r.Count; i++)
+        {
+            if (update.Action != ExpiryAction.Keep)
+            {
+                c.WriteSyntaxError();
+                return;
+            }
+            if (c.ArgIs(i, "PERSIST"u8))
+            {
+                update = ExpiryUpdate.Persist;
+            }
+            else if (i + 1 < r.Count && TryExpiryUnit(c, i, out var unit))
+            {
+                if (!c.TryGetInt64(i + 1, out var amount))
+                {
+                    c.WriteNotInteger();
+                    return;
+                }
+                if (!ExpiryArguments.TryToAbsolute(amount, unit, c.NowUnixMs, mustBePositive: true, out var at))
+                {
+                    c.Reply.WriteError("ERR invalid expire time in 'getex' command"u8);
+                    return;
+                }
+                update = new ExpiryUpdate(ExpiryAction.Set, at);
+                i++;
+            }
+            else
+            {
+                c.WriteSyntaxError();
+                return;
+            }
+        }
+        c.Value.Reset();
+        var lookup = await c.Keyspace.GetAndUpdateExpiryAsync(r.Memory(1), c.Value, update).ConfigureAwait(false);
+        WriteValue(c, lookup);
+    }
+
+    private static async ValueTask MGet(CommandContext c)
+    {
+        var r = c.Request;
+        c.Reply.WriteArrayHeader(r.Count - 1);
+        for (var i = 1; i < r.Count; i++)
+        {
+            c.Value.Reset();
+            WriteValue(c, await c.Keyspace.GetAsync(r.Memory(i), c.Value).ConfigureAwait(false));
+        }
+    }
+
+    private static async ValueTask MSet(CommandContext c)
+    {
+        var r = c.Request;
+        if ((r.Count - 1) % 2 != 0)
+        {
+            c.Reply.WriteError("ERR wrong number of arguments for 'mset' command"u8);
+            return;
+        }
+        var count = (r.Count - 1) / 2;
+        var pairs = ArrayPool<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>>.Shared.Rent(count);
+        try
+        {
+            for (var i = 0; i < count; i++) pairs[i] = new(r.Memory(1 + (2 * i)), r.Memory(2 + (2 * i)));
+            await c.Keyspace.SetManyAsync(pairs.AsMemory(0, count)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>>.Shared.Return(pairs, clearArray: true);
+        }
+        c.Reply.WriteOk();
+    }
+}

@@ -1,0 +1,64 @@
+using System.Buffers;
+
+namespace Kv.Node.Storage;
+
+/// <summary>
+/// The seam between the command layer and where keys live. The single-node server backs it with the
+/// local engine (<see cref="EngineKeyspace"/>); the cluster coordinator backs it with replicas.
+/// </summary>
+/// <remarks>
+/// Keys are user keys (no token prefix: placing them is the implementation's business). Values are
+/// strings. Expiry is an absolute unix time in milliseconds, 0 meaning none.
+/// Threading: implementations are thread-safe; any number of connections call concurrently.
+/// Memory: key and value memory passed in must stay valid until the returned task completes; value
+/// destinations are written before the task completes and belong to the caller.
+/// Durability: a write's task completes only once the write is durable (the engine's group commit),
+/// so a caller may issue several blind writes and await them together to share one fsync.
+/// Atomicity: the read-modify-write operations (conditional set, get-and-delete, get-and-expire,
+/// expiry updates, delete with existence) are atomic per key against each other.
+/// </remarks>
+public interface IKeyspace
+{
+    /// <summary>Reads a key; copies its value into <paramref name="value"/> unless that is null (metadata only).</summary>
+    ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default);
+
+    /// <summary>Blind write (plain SET): replaces the value and its expiry.</summary>
+    ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default);
+
+    /// <summary>Conditional/returning write (SET with NX, XX, KEEPTTL or GET; SETNX). Copies the previous value into <paramref name="previousValue"/> when given.</summary>
+    ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default);
+
+    /// <summary>Blind writes of several keys (MSET), durable together.</summary>
+    ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a key (a tombstone); returns whether it existed.</summary>
+    ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default);
+
+    /// <summary>GETDEL: reads and deletes atomically.</summary>
+    ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default);
+
+    /// <summary>GETEX: reads and changes the expiry atomically (the value is rewritten with the new expiry).</summary>
+    ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default);
+
+    /// <summary>EXPIRE family and PERSIST: returns whether the expiry changed (false: key absent or condition not met).</summary>
+    ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of a walk over all keys in storage order (token order, see <see cref="ScanCursor"/>).
+    /// Appends about <paramref name="count"/> user keys to <paramref name="keys"/> (always whole tokens);
+    /// returns the next cursor, 0 when the walk is complete.
+    /// </summary>
+    ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>An estimate of the number of live keys (DBSIZE), cheap to compute.</summary>
+    long EstimateKeyCount();
+
+    /// <summary>FLUSHALL: deletes every key; returns how many were deleted.</summary>
+    ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Makes everything written so far durable and persisted beyond the log (SAVE-like); used at shutdown.</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Name/value pairs for INFO's engine section.</summary>
+    IReadOnlyList<KeyValuePair<string, string>> DescribeEngine();
+}

@@ -1,0 +1,13 @@
+namespace Kv.Protocol.Internode;
+
+/// <summary>Why an internode connection's bytes were rejected.</summary>
+public enum InternodeProtocolError
+{
+    WrongMagic,
+    UnsupportedVersion,
+    MalformedHello,
+    EmptyFrame,
+    FrameTooLarge,
+    ChecksumMismatch,
+    UnexpectedBytes,
+}

@@ -1,0 +1,20 @@
+namespace Kv.Protocol.Internode;
+
+/// <summary>
+/// What an internode request asks for; selects the body contract and the handler.
+/// Wire format: values are on the wire, never renumber; add new verbs at the end.
+/// </summary>
+public enum InternodeVerb : byte
+{
+    /// <summary>Apply a write or tombstone on a replica: <see cref="MutationRequest"/> → <see cref="MutationResponse"/>.</summary>
+    Mutation = 1,
+
+    /// <summary>Read one key (full value or digest): <see cref="ReadRequest"/> → <see cref="ReadResponse"/>.</summary>
+    Read = 2,
+
+    /// <summary>Page through a storage-key range: <see cref="RangeScanRequest"/> → <see cref="RangeScanResponse"/>.</summary>
+    RangeScan = 3,
+
+    /// <summary>A stored hint replayed to the replica it was meant for: <see cref="MutationRequest"/> → <see cref="MutationResponse"/>.</summary>
+    HintReplay = 4,
+}

@@ -1,0 +1,81 @@
+using Kv.Node.Hosting;
+using Kv.Node.Resp;
+
+namespace Kv.Node.Tests.Hosting;
+
+public sealed class NodeOptionsBinderTests
+{
+    private static NodeOptions Bind(string[] args, Dictionary<string, string?>? env = null) =>
+        NodeOptionsBinder.Bind(args, TextWriter.Null, env ?? new Dictionary<string, string?>())!;
+
+    [Fact]
+    public void Bind_NoArguments_Defaults()
+    {
+        var o = Bind([]);
+        Assert.Equal("./data", o.DataDirectory);
+        Assert.Equal(6379, o.RespPort);
+        Assert.Equal("127.0.0.1", o.Bind);
+        Assert.Equal(AdminCommandsMode.Local, o.AdminCommands);
+    }
+
+    [Fact]
+    public void Bind_CommandLineOverEnvironmentOverFile_PrecedenceHolds()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, """{ "resp-port": 7000, "bind": "0.0.0.0", "max-bulk-length": "1mb", "idle-timeout": 30 }""");
+            var env = new Dictionary<string, string?> { ["KV_RESP_PORT"] = "7001", ["KV_ADMIN_COMMANDS"] = "none" };
+            var o = Bind(["--config", file, "--resp-port=7002", "--data", "/tmp/x"], env);
+            Assert.Equal(7002, o.RespPort);
+            Assert.Equal("0.0.0.0", o.Bind);
+            Assert.Equal(1024 * 1024, o.MaxBulkLength);
+            Assert.Equal(TimeSpan.FromSeconds(30), o.IdleTimeout);
+            Assert.Equal(AdminCommandsMode.None, o.AdminCommands);
+            Assert.Equal("/tmp/x", o.DataDirectory);
+            Assert.Equal(7001, Bind([], env).RespPort);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("--resp-port", "99999", "resp-port: '99999' is not an integer between 0 and 65535")]
+    [InlineData("--max-bulk-length", "lots", "max-bulk-length: 'lots' is not a size")]
+    [InlineData("--sync", "sometimes", "sync: 'sometimes' is not one of always, periodic")]
+    [InlineData("--bogus", "1", "unknown option --bogus")]
+    public void Bind_BadValue_ClearMessage(string option, string value, string message)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Bind([option, value]));
+        Assert.StartsWith(message, e.Message);
+    }
+
+    [Fact]
+    public void Bind_BadConfigFile_ClearMessage()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "{ not json");
+            Assert.Contains("is not valid JSON", Assert.Throws<ConfigurationException>(() => Bind(["--config", file])).Message);
+            File.WriteAllText(file, """{ "resp_port": 1 }""");
+            Assert.Contains("unknown setting 'resp_port'", Assert.Throws<ConfigurationException>(() => Bind(["--config", file])).Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        Assert.Contains("does not exist", Assert.Throws<ConfigurationException>(() => Bind(["--config", "/nonexistent/kv.json"])).Message);
+    }
+
+    [Fact]
+    public void Help_ListsEveryOption()
+    {
+        var output = new StringWriter();
+        Assert.Null(NodeOptionsBinder.Bind(["--help"], output, new Dictionary<string, string?>()));
+        foreach (var name in new[] { "--data", "--resp-port", "--bind", "--password", "--max-clients", "--output-buffer-limit", "--request-timeout", "--idle-timeout", "--config" })
+            Assert.Contains(name, output.ToString());
+    }
+}

@@ -1,0 +1,405 @@
+using System.Text;
+using Kv.Node.Tests.Support;
+using StackExchange.Redis;
+
+namespace Kv.Node.Tests.Resp;
+
+/// <summary>
+/// Every command through a real client (StackExchange.Redis) and, for exact error wording, raw sockets.
+/// Runs once over the in-memory test keyspace and once over the engine (see the derived classes).
+/// Time is a <see cref="ManualTimeProvider"/> shared by server and storage, so TTLs are deterministic.
+/// </summary>
+public abstract class CommandTestsBase : IAsyncLifetime
+{
+    protected ManualTimeProvider Time { get; } = new();
+
+    protected TestServer Server { get; private set; } = null!;
+
+    protected ConnectionMultiplexer Redis { get; private set; } = null!;
+
+    protected IDatabase Db => Redis.GetDatabase();
+
+    protected abstract Task<TestServer> StartServerAsync();
+
+    public async Task InitializeAsync()
+    {
+        Server = await StartServerAsync();
+        Redis = await Server.ConnectAsync();
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await Redis.DisposeAsync();
+        await Server.DisposeAsync();
+    }
+
+    /// <summary>Sends one command as RESP and returns exactly <paramref name="expected"/>.Length bytes of reply.</summary>
+    protected async Task<string> RawAsync(string expected, params string[] args)
+    {
+        using var raw = await Server.RawAsync();
+        var request = new StringBuilder().Append('*').Append(args.Length).Append("\r\n");
+        foreach (var a in args) request.Append('$').Append(Encoding.UTF8.GetByteCount(a)).Append("\r\n").Append(a).Append("\r\n");
+        await raw.SendAsync(request.ToString());
+        return await raw.ReceiveAsync(Encoding.UTF8.GetByteCount(expected));
+    }
+
+    protected async Task AssertRawAsync(string expected, params string[] args) => Assert.Equal(expected, await RawAsync(expected, args));
+
+    [Fact]
+    public async Task Ping_WithAndWithoutMessage_Answers()
+    {
+        Assert.True((await Db.PingAsync()) >= TimeSpan.Zero);
+        await AssertRawAsync("+PONG\r\n", "PING");
+        await AssertRawAsync("$2\r\nhi\r\n", "PING", "hi");
+        await AssertRawAsync("$5\r\nhello\r\n", "ECHO", "hello");
+    }
+
+    [Fact]
+    public async Task SetGet_BinaryValueWithNulBytes_RoundTrips()
+    {
+        byte[] key = [0, 1, 2, (byte)'k', 0];
+        byte[] value = [0, 0, 255, 13, 10, 0];
+        Assert.True(await Db.StringSetAsync(key, value));
+        Assert.Equal(value, (byte[]?)await Db.StringGetAsync(key));
+        Assert.True((await Db.StringGetAsync("missing")).IsNull);
+    }
+
+    [Fact]
+    public async Task Set_NxAndXx_WriteOnlyWhenConditionHolds()
+    {
+        Assert.False(await Db.StringSetAsync("k", "1", when: When.Exists));
+        Assert.True(await Db.StringSetAsync("k", "1", when: When.NotExists));
+        Assert.False(await Db.StringSetAsync("k", "2", when: When.NotExists));
+        Assert.True(await Db.StringSetAsync("k", "3", when: When.Exists));
+        Assert.Equal("3", await Db.StringGetAsync("k"));
+        Assert.Equal(1, (int)await Db.ExecuteAsync("SETNX", "k2", "x"));
+        Assert.Equal(0, (int)await Db.ExecuteAsync("SETNX", "k2", "y"));
+        await AssertRawAsync(":0\r\n", "SETNX", "k2", "z");
+        await AssertRawAsync("-ERR syntax error\r\n", "SET", "k", "v", "NX", "XX");
+        await AssertRawAsync("-ERR syntax error\r\n", "SET", "k", "v", "EX", "10", "PX", "100");
+        await AssertRawAsync("-ERR syntax error\r\n", "SET", "k", "v", "BOGUS");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "SET", "k", "v", "EX", "ten");
+        await AssertRawAsync("-ERR invalid expire time in 'set' command\r\n", "SET", "k", "v", "EX", "0");
+        await AssertRawAsync("-ERR invalid expire time in 'set' command\r\n", "SET", "k", "v", "EX", "9223372036854775807");
+    }
+
+    [Fact]
+    public async Task Set_Get_ReturnsPreviousValue()
+    {
+        Assert.True((await Db.StringSetAndGetAsync("g", "a")).IsNull);
+        Assert.Equal("a", await Db.StringSetAndGetAsync("g", "b"));
+        await AssertRawAsync("$1\r\nb\r\n", "SET", "g", "c", "GET");
+        await AssertRawAsync("$-1\r\n", "SET", "g2", "c", "NX", "GET");
+        Assert.Equal("c", await Db.StringGetAsync("g"));
+    }
+
+    [Fact]
+    public async Task Set_ExpiryForms_ExpireAtTheRightTime()
+    {
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        await AssertRawAsync("+OK\r\n", "SET", "ex", "v", "EX", "10");
+        await AssertRawAsync("+OK\r\n", "SET", "px", "v", "PX", "1500");
+        await AssertRawAsync("+OK\r\n", "SET", "exat", "v", "EXAT", ((now / 1000) + 20).ToString());
+        await AssertRawAsync("+OK\r\n", "SET", "pxat", "v", "PXAT", (now + 2500).ToString());
+        Assert.Equal(TimeSpan.FromSeconds(10), await Db.KeyTimeToLiveAsync("ex"));
+        await AssertRawAsync(":1500\r\n", "PTTL", "px");
+        await AssertRawAsync(":2\r\n", "TTL", "px");
+
+        Time.Advance(TimeSpan.FromMilliseconds(1600));
+        Assert.True((await Db.StringGetAsync("px")).IsNull);
+        Assert.Equal("v", await Db.StringGetAsync("pxat"));
+        Time.Advance(TimeSpan.FromMilliseconds(1000));
+        Assert.True((await Db.StringGetAsync("pxat")).IsNull);
+        Assert.Equal("v", await Db.StringGetAsync("ex"));
+        Time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True((await Db.StringGetAsync("ex")).IsNull);
+        await AssertRawAsync(":-2\r\n", "TTL", "ex");
+    }
+
+    [Fact]
+    public async Task Set_KeepTtl_KeepsExpiryAndPlainSetClearsIt()
+    {
+        await Db.StringSetAsync("t", "1", TimeSpan.FromSeconds(100));
+        await AssertRawAsync("+OK\r\n", "SET", "t", "2", "KEEPTTL");
+        await AssertRawAsync(":100\r\n", "TTL", "t");
+        await AssertRawAsync("+OK\r\n", "PSETEX", "t2", "2500", "v");
+        await AssertRawAsync(":2500\r\n", "PTTL", "t2");
+        await AssertRawAsync("-ERR invalid expire time in 'setex' command\r\n", "SETEX", "t2", "0", "v");
+        await Db.StringSetAsync("t", "3");
+        await AssertRawAsync(":-1\r\n", "TTL", "t");
+    }
+
+    [Fact]
+    public async Task GetDel_ReturnsValueAndDeletes()
+    {
+        await Db.StringSetAsync("d", "v");
+        Assert.Equal("v", await Db.StringGetDeleteAsync("d"));
+        Assert.True((await Db.StringGetDeleteAsync("d")).IsNull);
+        Assert.False(await Db.KeyExistsAsync("d"));
+    }
+
+    [Fact]
+    public async Task GetEx_ChangesOrRemovesExpiry()
+    {
+        await Db.StringSetAsync("e", "v");
+        Assert.Equal("v", await Db.StringGetSetExpiryAsync("e", TimeSpan.FromSeconds(30)));
+        await AssertRawAsync(":30\r\n", "TTL", "e");
+        await AssertRawAsync("$1\r\nv\r\n", "GETEX", "e", "PERSIST");
+        await AssertRawAsync(":-1\r\n", "TTL", "e");
+        await AssertRawAsync("$1\r\nv\r\n", "GETEX", "e");
+        await AssertRawAsync("-ERR syntax error\r\n", "GETEX", "e", "EX", "1", "PX", "1");
+        await AssertRawAsync("-ERR invalid expire time in 'getex' command\r\n", "GETEX", "e", "EX", "-1");
+        await AssertRawAsync("$-1\r\n", "GETEX", "nokey", "EX", "5");
+    }
+
+    [Fact]
+    public async Task MSetMGet_ManyKeys_RoundTrip()
+    {
+        await Db.StringSetAsync([new("a", "1"), new("b", "2"), new("{t}c", "3")]);
+        var values = await Db.StringGetAsync(["a", "missing", "b", "{t}c"]);
+        Assert.Equal(["1", null, "2", "3"], values.Select(v => (string?)v));
+        await AssertRawAsync("-ERR wrong number of arguments for 'mset' command\r\n", "MSET", "a", "1", "b");
+    }
+
+    [Fact]
+    public async Task DelUnlinkExists_CountKeys()
+    {
+        await Db.StringSetAsync([new("x", "1"), new("y", "2"), new("z", "3")]);
+        await AssertRawAsync(":3\r\n", "EXISTS", "x", "y", "x", "nope");
+        Assert.Equal(2, await Db.KeyDeleteAsync(["x", "y", "nope"]));
+        await AssertRawAsync(":1\r\n", "UNLINK", "z", "x");
+        await AssertRawAsync(":0\r\n", "EXISTS", "x", "y", "z");
+    }
+
+    [Fact]
+    public async Task ExpireFamily_ConditionsAndForms_FollowRedis()
+    {
+        await Db.StringSetAsync("k", "v");
+        await AssertRawAsync(":0\r\n", "EXPIRE", "k", "100", "XX");
+        await AssertRawAsync(":1\r\n", "EXPIRE", "k", "100", "NX");
+        await AssertRawAsync(":0\r\n", "EXPIRE", "k", "50", "GT");
+        await AssertRawAsync(":1\r\n", "EXPIRE", "k", "200", "GT");
+        await AssertRawAsync(":1\r\n", "PEXPIRE", "k", "5000", "LT");
+        await AssertRawAsync(":5000\r\n", "PTTL", "k");
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        await AssertRawAsync(":1\r\n", "EXPIREAT", "k", ((now / 1000) + 60).ToString());
+        await AssertRawAsync(":1\r\n", "PEXPIREAT", "k", (now + 7000).ToString());
+        await AssertRawAsync(":7\r\n", "TTL", "k");
+        await AssertRawAsync(":1\r\n", "PERSIST", "k");
+        await AssertRawAsync(":0\r\n", "PERSIST", "k");
+        await AssertRawAsync(":-1\r\n", "TTL", "k");
+        await AssertRawAsync(":0\r\n", "EXPIRE", "missing", "10");
+        await AssertRawAsync("-ERR NX and XX, GT or LT options at the same time are not compatible\r\n", "EXPIRE", "k", "1", "NX", "XX");
+        await AssertRawAsync("-ERR GT and LT options at the same time are not compatible\r\n", "EXPIRE", "k", "1", "GT", "LT");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "EXPIRE", "k", "1.5");
+        await AssertRawAsync("-ERR invalid expire time in 'expire' command\r\n", "EXPIRE", "k", "9223372036854775807");
+        await AssertRawAsync(":1\r\n", "EXPIRE", "k", "-1");
+        Assert.False(await Db.KeyExistsAsync("k"));
+    }
+
+    [Fact]
+    public async Task Type_StringOrNone()
+    {
+        await Db.StringSetAsync("s", "v");
+        Assert.Equal(RedisType.String, await Db.KeyTypeAsync("s"));
+        Assert.Equal(RedisType.None, await Db.KeyTypeAsync("nothing"));
+    }
+
+    [Fact]
+    public async Task Scan_WholeWalk_ReturnsEveryKeyOnceInTokenOrder()
+    {
+        var expected = new HashSet<string>();
+        for (var i = 0; i < 500; i++) expected.Add("key:" + i);
+        expected.Add("{tag}a");
+        expected.Add("{tag}b");
+        await Db.StringSetAsync(expected.Select(k => new KeyValuePair<RedisKey, RedisValue>(k, "v")).ToArray());
+        var server = Redis.GetServer(Server.EndPoint);
+        var seen = new List<string>();
+        await foreach (var key in server.KeysAsync(pattern: "*", pageSize: 7)) seen.Add(key!);
+        Assert.Equal(expected.Count, seen.Count);
+        Assert.Equal(expected.OrderBy(k => k), seen.OrderBy(k => k));
+        var tokens = seen.Select(k => Kv.Gossip.Ring.Partitioner.Token(Encoding.UTF8.GetBytes(k))).ToList();
+        Assert.Equal(tokens.OrderBy(t => t), tokens);
+
+        var matched = new List<string>();
+        await foreach (var key in server.KeysAsync(pattern: "key:1?", pageSize: 50)) matched.Add(key!);
+        Assert.Equal(10, matched.Count);
+        await AssertRawAsync("-ERR invalid cursor\r\n", "SCAN", "abc");
+        await AssertRawAsync("-ERR syntax error\r\n", "SCAN", "0", "COUNT", "0");
+        using var raw = await Server.RawAsync();
+        await raw.SendAsync("*4\r\n$4\r\nSCAN\r\n$1\r\n0\r\n$4\r\nTYPE\r\n$4\r\nhash\r\n");
+        Assert.EndsWith("*0\r\n", await raw.ReceiveUntilQuietAsync());
+    }
+
+    [Fact]
+    public async Task DbSizeAndFlushAll_CountThenEmpty()
+    {
+        await Db.StringSetAsync([new("a", "1"), new("b", "2")]);
+        var server = Redis.GetServer(Server.EndPoint);
+        Assert.True(await server.DatabaseSizeAsync() >= 2);
+        await server.FlushAllDatabasesAsync();
+        Assert.False(await Db.KeyExistsAsync("a"));
+        Assert.False(await Db.KeyExistsAsync("b"));
+    }
+
+    [Fact]
+    public async Task Info_Sections_IncludeEngineAndClusterDisabled()
+    {
+        var server = Redis.GetServer(Server.EndPoint);
+        var all = await server.InfoRawAsync("everything");
+        foreach (var section in new[] { "# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Keyspace", "# Engine", "# Cluster" })
+            Assert.Contains(section, all);
+        Assert.Contains("cluster_enabled:0", all);
+        Assert.Contains("redis_version:", all);
+        var one = await server.InfoRawAsync("clients");
+        Assert.Contains("connected_clients:", one);
+        Assert.DoesNotContain("# Server", one);
+    }
+
+    [Fact]
+    public async Task ConfigGet_AnswersWhatBenchmarksAsk()
+    {
+        var server = Redis.GetServer(Server.EndPoint);
+        var save = await server.ConfigGetAsync("save");
+        Assert.Equal("", Assert.Single(save).Value);
+        var append = await server.ConfigGetAsync("appendonly");
+        Assert.Equal("yes", Assert.Single(append).Value);
+        Assert.Contains(await server.ConfigGetAsync("max*"), p => p.Key == "maxclients");
+        await AssertRawAsync("*2\r\n$9\r\ndatabases\r\n$1\r\n1\r\n", "CONFIG", "GET", "databases");
+        await AssertRawAsync("-ERR CONFIG SET is not supported", "CONFIG", "SET", "x", "y");
+    }
+
+    [Fact]
+    public async Task Client_Subcommands_Work()
+    {
+        await AssertRawAsync("$-1\r\n", "CLIENT", "GETNAME");
+        var server = Redis.GetServer(Server.EndPoint);
+        var list = await server.ClientListAsync();
+        Assert.NotEmpty(list);
+        using var raw = await Server.RawAsync();
+        await raw.SendAsync("*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$4\r\nnick\r\n*2\r\n$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$8\r\nlib-name\r\n$3\r\nabc\r\n");
+        Assert.Equal("+OK\r\n$4\r\nnick\r\n+OK\r\n", await raw.ReceiveAsync(20));
+        await raw.SendAsync("*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n");
+        var info = await raw.ReceiveUntilQuietAsync();
+        Assert.Contains("name=nick", info);
+        await AssertRawAsync("-ERR Client names cannot contain spaces, newlines or special characters.\r\n", "CLIENT", "SETNAME", "a b");
+        await AssertRawAsync("-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n", "CLIENT", "FOO");
+        var id = await RawAsync(":", "CLIENT", "ID");
+        Assert.Equal(":", id);
+    }
+
+    [Fact]
+    public async Task Command_CountInfoDocs_DescribeTheTable()
+    {
+        var count = await RawAsync(":", "COMMAND", "COUNT");
+        Assert.Equal(":", count);
+        await AssertRawAsync("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n", "COMMAND", "INFO", "get");
+        await AssertRawAsync("*1\r\n*-1\r\n", "COMMAND", "INFO", "nosuch");
+        await AssertRawAsync("*2\r\n$3\r\nset\r\n*6\r\n$7\r\nsummary\r\n", "COMMAND", "DOCS", "set");
+    }
+
+    [Fact]
+    public async Task Select_OnlyDatabaseZero()
+    {
+        await AssertRawAsync("+OK\r\n", "SELECT", "0");
+        await AssertRawAsync("-ERR DB index is out of range\r\n", "SELECT", "1");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "SELECT", "x");
+    }
+
+    [Fact]
+    public async Task Errors_UnknownCommandAndArity_UseRedisWording()
+    {
+        await AssertRawAsync("-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n", "foo", "a", "b");
+        await AssertRawAsync("-ERR wrong number of arguments for 'get' command\r\n", "GET");
+        await AssertRawAsync("-ERR wrong number of arguments for 'get' command\r\n", "get", "a", "b");
+        await AssertRawAsync("-ERR unknown command 'xyz', with args beginning with: \r\n", "xyz");
+    }
+
+    [Fact]
+    public async Task Inline_Commands_Work()
+    {
+        using var raw = await Server.RawAsync();
+        await raw.SendAsync("PING\r\nSET inl \"hello world\"\nGET inl\r\n");
+        Assert.Equal("+PONG\r\n+OK\r\n$11\r\nhello world\r\n", await raw.ReceiveAsync(30));
+    }
+
+    [Fact]
+    public async Task Hello3_SwitchesToResp3()
+    {
+        await using var resp3 = await Server.ConnectAsync(protocol: 3);
+        var db = resp3.GetDatabase();
+        await db.StringSetAsync("h", "v");
+        Assert.Equal("v", await db.StringGetAsync("h"));
+        Assert.True((await db.StringGetAsync("none")).IsNull);
+        using var raw = await Server.RawAsync();
+        await raw.SendAsync("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$4\r\nnone\r\n");
+        var reply = await raw.ReceiveUntilQuietAsync();
+        Assert.StartsWith("%7\r\n$6\r\nserver\r\n", reply);
+        Assert.EndsWith("_\r\n", reply);
+        await AssertRawAsync("-NOPROTO unsupported protocol version\r\n", "HELLO", "4");
+    }
+
+    [Fact]
+    public async Task Pipeline_ThousandsOfCommands_RepliesInOrder()
+    {
+        var batch = Db.CreateBatch();
+        var sets = new List<Task<bool>>();
+        var gets = new List<Task<RedisValue>>();
+        for (var i = 0; i < 2000; i++)
+        {
+            sets.Add(batch.StringSetAsync("p" + i, "v" + i));
+            gets.Add(batch.StringGetAsync("p" + i));
+        }
+        batch.Execute();
+        await Task.WhenAll(sets);
+        var values = await Task.WhenAll(gets);
+        for (var i = 0; i < values.Length; i++) Assert.Equal("v" + i, values[i]);
+    }
+
+    [Fact]
+    public async Task ConcurrentClients_IndependentKeys_AllWritesVisible()
+    {
+        var clients = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Server.ConnectAsync()));
+        try
+        {
+            await Task.WhenAll(clients.Select((c, n) => Task.Run(async () =>
+            {
+                var db = c.GetDatabase();
+                var tasks = new List<Task>();
+                for (var i = 0; i < 300; i++) tasks.Add(db.StringSetAsync($"c{n}:{i}", i));
+                await Task.WhenAll(tasks);
+            })));
+            for (var n = 0; n < clients.Length; n++)
+            {
+                for (var i = 0; i < 300; i += 37) Assert.Equal(i, (int)await Db.StringGetAsync($"c{n}:{i}"));
+            }
+            // SETNX races: exactly one winner per key
+            var wins = await Task.WhenAll(clients.Select(c => c.GetDatabase().StringSetAsync("race", "x", when: When.NotExists)));
+            Assert.Equal(1, wins.Count(w => w));
+        }
+        finally
+        {
+            foreach (var c in clients) await c.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Quit_RepliesOkAndCloses()
+    {
+        using var raw = await Server.RawAsync();
+        await raw.SendAsync("*1\r\n$4\r\nQUIT\r\n");
+        var (text, closed) = await raw.ReceiveUntilClosedAsync();
+        Assert.Equal("+OK\r\n", text);
+        Assert.True(closed);
+    }
+
+    [Fact]
+    public async Task Shutdown_FromAdmin_SignalsTheHost()
+    {
+        using var raw = await Server.RawAsync();
+        await raw.SendAsync("*1\r\n$8\r\nSHUTDOWN\r\n");
+        var (_, closed) = await raw.ReceiveUntilClosedAsync();
+        Assert.True(closed);
+        Assert.True(Server.Server.ShutdownRequested.IsCompleted);
+    }
+}

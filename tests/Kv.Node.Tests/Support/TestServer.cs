@@ -1,0 +1,56 @@
+using System.Net;
+using System.Net.Sockets;
+using Kv.Node.Hosting;
+using Kv.Node.Resp;
+using Kv.Node.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace Kv.Node.Tests.Support;
+
+/// <summary>An in-process RESP server on 127.0.0.1, port 0, over a given keyspace.</summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private TestServer(RespServer server) => Server = server;
+
+    public RespServer Server { get; }
+
+    public IPEndPoint EndPoint => Server.EndPoint!;
+
+    public static async Task<TestServer> StartAsync(IKeyspace? keyspace = null, TimeProvider? time = null, Action<NodeOptions>? configure = null)
+    {
+        time ??= TimeProvider.System;
+        var options = new NodeOptions { RespPort = 0, Bind = "127.0.0.1", AdminCommands = AdminCommandsMode.All, ShutdownTimeout = TimeSpan.FromSeconds(5) };
+        configure?.Invoke(options);
+        var server = new RespServer(options, keyspace ?? new InMemoryKeyspace(time), time, NullLoggerFactory.Instance);
+        await server.StartAsync();
+        return new TestServer(server);
+    }
+
+    public Task<ConnectionMultiplexer> ConnectAsync(int protocol = 2, string? password = null) =>
+        ConnectAsync(EndPoint, protocol, password);
+
+    public static Task<ConnectionMultiplexer> ConnectAsync(IPEndPoint endPoint, int protocol = 2, string? password = null)
+    {
+        var config = new ConfigurationOptions
+        {
+            EndPoints = { endPoint },
+            AllowAdmin = true,
+            Protocol = protocol == 3 ? RedisProtocol.Resp3 : RedisProtocol.Resp2,
+            Password = password,
+            ConnectTimeout = 5000,
+            SyncTimeout = 5000,
+            AbortOnConnectFail = true,
+        };
+        return ConnectionMultiplexer.ConnectAsync(config);
+    }
+
+    public async Task<RawClient> RawAsync()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(EndPoint);
+        return new RawClient(socket);
+    }
+
+    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+}
