@@ -29,7 +29,7 @@ public sealed partial class Database
         {
             Interlocked.Increment(ref _writeStalls);
             _logger.LogWarning("write stall: the memtable is full while the previous one is still flushing; writers wait for the flush");
-            while (_immutable is not null && _backgroundError is null && !_disposed) Monitor.Wait(_rotateLock, 100);
+            while (_immutable is not null && _backgroundError is null && !_closing) Monitor.Wait(_rotateLock, 100);
             ThrowIfUnusable();
         }
         var old = _active;
@@ -39,9 +39,29 @@ public sealed partial class Database
         PublishViewLocked();
         old.Seal();
         old.WaitForWriters();
-        // Every write of the old generation is in its WAL and its memtable now; its log is closed (synced).
-        old.Wal.Dispose();
-        _flushSignal.Release();
+        try
+        {
+            // Every write of the old generation is in its WAL and its memtable now; its log is closed (synced).
+            old.Wal.Dispose();
+        }
+        catch (Exception e)
+        {
+            // The old log could not be synced: its unsynced tail may be lost, so its memtable must not be flushed
+            // (that would make durable what the log may not hold) and the database stops taking writes.
+            FailLocked(e);
+            throw;
+        }
+        finally
+        {
+            _flushSignal.Release();
+        }
+    }
+
+    /// <summary>Records a fatal background error: writes fail from now on, waiters wake up. Caller holds _rotateLock.</summary>
+    private void FailLocked(Exception error)
+    {
+        if (_backgroundError is null) Volatile.Write(ref _backgroundError, error);
+        Monitor.PulseAll(_rotateLock);
     }
 
     private MemtableGeneration NewGeneration()
@@ -81,7 +101,7 @@ public sealed partial class Database
         lock (_rotateLock)
         {
             if (_active.Memtable.EntryCount > 0) RotateLocked();
-            while (_immutable is not null && _backgroundError is null && !_disposed) Monitor.Wait(_rotateLock, 100);
+            while (_immutable is not null && _backgroundError is null && !_closing) Monitor.Wait(_rotateLock, 100);
         }
         ThrowIfUnusable();
     }
@@ -94,7 +114,7 @@ public sealed partial class Database
             while (true)
             {
                 MemtableGeneration? job;
-                lock (_rotateLock) job = _immutable;
+                lock (_rotateLock) job = _backgroundError is null ? _immutable : null;
                 if (job is null) break;
                 try
                 {
@@ -103,11 +123,7 @@ public sealed partial class Database
                 catch (Exception e)
                 {
                     _logger.LogError(e, "flush of memtable (log {LogNumber}) failed; the database stops accepting writes", job.LogNumber);
-                    lock (_rotateLock)
-                    {
-                        Volatile.Write(ref _backgroundError, e);
-                        Monitor.PulseAll(_rotateLock);
-                    }
+                    lock (_rotateLock) FailLocked(e);
                     return;
                 }
             }
