@@ -18,9 +18,22 @@ public sealed partial class Database
     private static Database Recover(string directory, EngineOptions options, ILogger logger, DirectoryLock directoryLock)
     {
         var fs = options.FileSystem;
-        var versions = FileNames.CurrentExists(fs, directory)
-            ? VersionSet.Recover(fs, directory, options.LoggerFactory)
-            : VersionSet.Create(fs, directory, options.LoggerFactory);
+        VersionSet versions;
+        if (FileNames.CurrentExists(fs, directory))
+        {
+            versions = VersionSet.Recover(fs, directory, options.LoggerFactory);
+        }
+        else
+        {
+            // No CURRENT: a new database, unless data files say otherwise (creating afresh would delete them as orphans).
+            foreach (var name in fs.ListFiles(directory))
+            {
+                if (FileNames.TryParse(name, out var type, out _) && type is FileType.Table or FileType.Log)
+                    throw new CorruptionException(FileNames.CurrentFile(directory), 0,
+                        $"CURRENT is missing but the directory holds data files ({name}); restore CURRENT (it names the MANIFEST file) or the directory from a backup");
+            }
+            versions = VersionSet.Create(fs, directory, options.LoggerFactory);
+        }
         try
         {
             var blockCache = options.BlockCacheBytes > 0 ? new BlockCache(options.BlockCacheBytes) : null;
@@ -36,11 +49,12 @@ public sealed partial class Database
             var logsToReplay = new List<ulong>();
             foreach (var name in fs.ListFiles(directory))
             {
-                if (FileNames.TryParse(name, out var type, out var number) && type == FileType.Log && number >= versions.LogNumber)
-                    logsToReplay.Add(number);
+                if (!FileNames.TryParse(name, out var type, out var number)) continue;
+                // Orphans of a crash may carry numbers the manifest never recorded: never hand those out again.
+                versions.MarkFileNumberUsed(number);
+                if (type == FileType.Log && number >= versions.LogNumber) logsToReplay.Add(number);
             }
             logsToReplay.Sort();
-            foreach (var n in logsToReplay) versions.MarkFileNumberUsed(n);
 
             var firstNumber = versions.NewFileNumber();
             var db = new Database(directory, options, logger, directoryLock, versions, blockCache, tableOptions,

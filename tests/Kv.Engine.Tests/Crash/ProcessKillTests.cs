@@ -15,7 +15,7 @@ public class ProcessKillTests
     public void Put_ChildKilledAtRandomMoments_EveryAcknowledgedWriteSurvives()
     {
         var soak = Environment.GetEnvironmentVariable("KV_SOAK") == "1";
-        var iterations = soak ? 60 : 4;
+        var iterations = soak ? 60 : 5;
         var dir = Path.Combine(Path.GetTempPath(), "kvdb-kill-" + Guid.NewGuid().ToString("N"));
         var rng = new Random(Environment.TickCount);
         var acked = new List<string>();
