@@ -106,7 +106,7 @@ internal sealed class BenchRunner : IDisposable
         var opsPerSec = (long)(done / elapsed);
         var extra = stats[0].ReportsFound ? string.Create(CultureInfo.InvariantCulture, $" ({found} of {done} found)") : "";
         var mb = bytes > 0 ? string.Create(CultureInfo.InvariantCulture, $" {bytes / 1048576.0 / elapsed,6:F1} MB/s") : "";
-        _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} : {micros,11:F3} micros/op {opsPerSec} ops/sec;{mb}{extra}"));
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} : {micros,11:F3} micros/op {opsPerSec} ops/sec {elapsed:F3} seconds {done} operations;{mb}{extra}"));
         _out.Flush();
     }
 
