@@ -178,13 +178,15 @@ internal sealed class BenchRunner : IDisposable
         var db = Db;
         var num = _options.Num;
         var rng = new FastRandom(_options.Seed * 17 + (ulong)thread + (ulong)Environment.TickCount64);
-        var key = new byte[_options.KeySize];
+        Span<byte> key = stackalloc byte[_options.KeySize];
         stats.ReportsFound = true;
         var reads = _options.ReadsPerThread;
+        // As db_bench: one iterator per thread, re-seeked for every operation.
+        using var scanner = db.Scan(default, default);
         for (long i = 0; i < reads; i++)
         {
             KeyFormatter.Format((long)rng.Uniform((ulong)num), key);
-            using var scanner = db.Scan(key, default);
+            scanner.Seek(key);
             if (scanner.MoveNext() && scanner.Key.SequenceEqual(key)) stats.Found++;
             stats.Ops++;
         }

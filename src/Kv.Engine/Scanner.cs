@@ -9,7 +9,8 @@ namespace Kv.Engine;
 /// </summary>
 /// <remarks>
 /// Not thread-safe: one thread drives a scanner. <see cref="Key"/> and <see cref="Value"/> are valid
-/// until the next <see cref="MoveNext"/>. Dispose it: it pins memtables and table files until then.
+/// until the next <see cref="MoveNext"/> or <see cref="Seek"/>. Dispose it: it pins memtables and table files
+/// until then (also after the last key, so that <see cref="Seek"/> can reposition it).
 /// </remarks>
 public sealed class Scanner : IDisposable
 {
@@ -25,6 +26,8 @@ public sealed class Scanner : IDisposable
     private int _keyLength;
     private byte[] _value = new byte[256];
     private int _valueLength;
+    private int _valueOffset;
+    private byte[] _seekKey = new byte[64];
 
     internal Scanner(IInternalIterator iterator, ReadOnlySpan<byte> startInclusive, ReadOnlySpan<byte> endExclusive,
                      bool includeTombstones, long nowUnixMs, IDisposable? pin)
@@ -40,7 +43,7 @@ public sealed class Scanner : IDisposable
     public ReadOnlySpan<byte> Key => _key.AsSpan(0, _keyLength);
 
     /// <summary>The value bytes (empty for a tombstone).</summary>
-    public ReadOnlySpan<byte> Value => _value.AsSpan(0, _valueLength);
+    public ReadOnlySpan<byte> Value => _value.AsSpan(_valueOffset, _valueLength);
 
     public long Timestamp { get; private set; }
 
@@ -64,8 +67,21 @@ public sealed class Scanner : IDisposable
             if (ResolveCurrentKey()) return true;
         }
         _done = true;
-        Release();
         return false;
+    }
+
+    /// <summary>
+    /// Repositions the scan, over the same snapshot, so that the next <see cref="MoveNext"/> yields the first key
+    /// at or after <paramref name="userKey"/> (and never one before the scan's start or at/after its end).
+    /// Cheaper than a new scan per lookup: the merged iterators and the pinned view are reused.
+    /// </summary>
+    public void Seek(ReadOnlySpan<byte> userKey)
+    {
+        ObjectDisposedException.ThrowIf(_pin is null, this);
+        if (_start is not null && userKey.SequenceCompareTo(_start) < 0) userKey = _start;
+        _started = true;
+        _done = false;
+        SeekTo(userKey);
     }
 
     /// <summary>Consumes every version of the current user key; true if its winner is to be yielded.</summary>
@@ -82,6 +98,7 @@ public sealed class Scanner : IDisposable
         var entryValue = _iterator.Value;
         CopyInto(ref _value, entryValue);
         _valueLength = entryValue.Length;
+        _valueOffset = 0;
 
         // The first version in internal-key order wins, except that identical internal keys
         // (same timestamp and kind) are broken by the greater value.
@@ -109,17 +126,17 @@ public sealed class Scanner : IDisposable
         if (!EntryValue.TryRead(_value.AsSpan(0, _valueLength), out var expires, out var value))
             throw new CorruptionException("(scan)", 0, "malformed entry value for a key in the scanned range");
         ExpiresAtUnixMs = expires;
-        var prefix = _valueLength - value.Length;
-        _value.AsSpan(prefix, value.Length).CopyTo(_value);
+        _valueOffset = _valueLength - value.Length;
         _valueLength = value.Length;
         return _includeTombstones || !EntryValue.IsExpired(expires, _nowUnixMs);
     }
 
-    private void SeekTo(byte[] userKey)
+    private void SeekTo(ReadOnlySpan<byte> userKey)
     {
-        var seek = new byte[InternalKey.EncodedLength(userKey.Length)];
-        InternalKey.WriteSeekKey(seek, userKey);
-        _iterator.Seek(seek);
+        var length = InternalKey.EncodedLength(userKey.Length);
+        if (_seekKey.Length < length) _seekKey = new byte[Math.Max(length, _seekKey.Length * 2)];
+        InternalKey.WriteSeekKey(_seekKey, userKey);
+        _iterator.Seek(_seekKey.AsSpan(0, length));
     }
 
     private static void CopyInto(ref byte[] buffer, ReadOnlySpan<byte> data)

@@ -194,6 +194,29 @@ public class DatabaseTests
     }
 
     [Fact]
+    public void Scan_Seek_RepositionsWithinRangeOverTheSameSnapshot()
+    {
+        using var db = Database.Open("/db", Mem(new InMemoryFileSystem()));
+        foreach (var k in new[] { "a", "c", "e", "g" }) db.Put(B(k), B(k), 1);
+        db.Flush();
+        db.Put(B("d"), B("d"), 1);
+        using var scan = db.Scan(B("b"), B("g"));
+        db.Put(B("f"), B("after"), 1); // after the scan began: never visible, whatever the seek
+        var seen = new List<string>();
+        scan.Seek(B("d"));
+        while (scan.MoveNext()) seen.Add(Encoding.UTF8.GetString(scan.Key));
+        Assert.Equal(["d", "e"], seen);
+        scan.Seek(B("a")); // before the range: clamped to its start
+        Assert.True(scan.MoveNext());
+        Assert.Equal(B("c"), scan.Key.ToArray());
+        scan.Seek(B("cc"));
+        Assert.True(scan.MoveNext());
+        Assert.Equal(B("d"), scan.Key.ToArray());
+        scan.Seek(B("z"));
+        Assert.False(scan.MoveNext());
+    }
+
+    [Fact]
     public void Open_DirectoryAlreadyOpen_FailsWithClearMessage()
     {
         var fs = new InMemoryFileSystem();
