@@ -19,6 +19,9 @@ internal sealed class BenchOptions
     public long MemtableSizeBytes { get; private set; } = 64L * 1024 * 1024;
     public bool CrashWriter { get; private set; }
 
+    /// <summary>Print engine statistics to stderr after each benchmark (db_bench: --statistics).</summary>
+    public bool ShowStats { get; private set; }
+
     /// <summary>Reads performed by each thread of a read benchmark (db_bench: --reads, or --num when negative).</summary>
     public long ReadsPerThread => Reads < 0 ? Num : Reads;
 
@@ -53,6 +56,7 @@ internal sealed class BenchOptions
                     case "compression_ratio": o.CompressionRatio = double.Parse(value, CultureInfo.InvariantCulture); break;
                     case "write_buffer_size": o.MemtableSizeBytes = ParseLong(value); break;
                     case "crash-writer": o.CrashWriter = ParseBool(value); break;
+                    case "statistics": o.ShowStats = ParseBool(value); break;
                     // db_bench flags that the comparison script passes to both tools and that do not apply here
                     case "compression_type": break;
                     default:

@@ -108,6 +108,12 @@ internal sealed class BenchRunner : IDisposable
         var mb = bytes > 0 ? string.Create(CultureInfo.InvariantCulture, $" {bytes / 1048576.0 / elapsed,6:F1} MB/s") : "";
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} : {micros,11:F3} micros/op {opsPerSec} ops/sec {elapsed:F3} seconds {done} operations;{mb}{extra}"));
         _out.Flush();
+        if (_options.ShowStats)
+        {
+            var st = db.GetStats();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  stats: group commits {st.GroupCommits}, writes per group {(st.GroupCommits > 0 ? (double)st.GroupedWrites / st.GroupCommits : 0):F1}, flushes {st.FlushCount}, L0 files {(st.FilesPerLevel.Count > 0 ? st.FilesPerLevel[0] : 0)}, write stalls {st.WriteStalls}, block cache hit rate {st.BlockCacheHitRate:P0}"));
+        }
     }
 
     private long Write(int thread, ThreadStats stats, bool sequential, bool delete)

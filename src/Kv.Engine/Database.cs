@@ -19,9 +19,11 @@ namespace Kv.Engine;
 /// <remarks>
 /// Threading: every public member is thread-safe.
 /// <list type="bullet">
-/// <item>Writers enter the active <see cref="MemtableGeneration"/> lock-free, append to its WAL (the WAL's group
-/// commit shares fsyncs between them), then insert under <c>_insertLock</c>, which also assigns the batch's
-/// sequence number and publishes it to scans in order.</item>
+/// <item>Durable (PerWrite) writes queue under <c>_queueLock</c>; one leader at a time takes the whole queue and
+/// commits it as one WAL record (Database.GroupCommit.cs). Periodic writes and <see cref="WriteAsync"/> skip the
+/// queue. Whoever commits enters the active <see cref="MemtableGeneration"/> lock-free, appends to its WAL (which
+/// also shares fsyncs between concurrent appenders), then inserts under <c>_insertLock</c>, which also assigns the
+/// batch's sequence number and publishes it to scans in order.</item>
 /// <item><c>_rotateLock</c> guards rotation (<c>_active</c>, <c>_immutable</c>) and publishing views; the
 /// flush thread takes it only to install its result.</item>
 /// <item>Readers take no lock: they pin the current <see cref="ReadView"/> with a reference count.</item>
@@ -116,6 +118,12 @@ public sealed partial class Database : IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0) return;
+        if (_options.SyncMode == WalSyncMode.PerWrite)
+        {
+            WriteGrouped(batch);
+            return;
+        }
+        // Periodic: appending is a copy into the WAL's buffer, not worth queueing for.
         var generation = EnterWriter();
         try
         {
@@ -356,6 +364,8 @@ public sealed partial class Database : IDisposable
                 BytesWritten = Interlocked.Read(ref _bytesWritten),
                 BytesFlushed = Interlocked.Read(ref _bytesFlushed),
                 WriteStalls = Interlocked.Read(ref _writeStalls),
+                GroupCommits = Interlocked.Read(ref _groupCommits),
+                GroupedWrites = Interlocked.Read(ref _groupedWrites),
                 BlockCacheHitRate = _blockCache?.HitRate ?? 0,
             };
         }

@@ -30,6 +30,12 @@ public sealed class EngineStats
     /// <summary>Times a writer had to wait because the previous memtable was still flushing.</summary>
     public long WriteStalls { get; init; }
 
+    /// <summary>Durable (PerWrite) write groups committed: each is one WAL record and one fsync.</summary>
+    public long GroupCommits { get; init; }
+
+    /// <summary>Writes those groups carried (GroupedWrites / GroupCommits = writes per fsync).</summary>
+    public long GroupedWrites { get; init; }
+
     /// <summary>Block cache hit rate (0..1).</summary>
     public double BlockCacheHitRate { get; init; }
 }

@@ -305,6 +305,58 @@ public class DatabaseTests
     }
 
     [Fact]
+    public void Write_ConcurrentDurableWriters_GroupedIntoSharedWalRecordsThatReplayAfterReopen()
+    {
+        var fs = new InMemoryFileSystem();
+        const int Threads = 8, PerThread = 300;
+        using (var db = Database.Open("/db", Mem(fs, memtable: 1 << 20)))
+        {
+            var threads = new Thread[Threads];
+            for (var t = 0; t < Threads; t++)
+            {
+                var id = t;
+                threads[t] = new Thread(() =>
+                {
+                    var batch = new WriteBatch();
+                    for (var i = 0; i < PerThread; i++)
+                    {
+                        batch.Clear();
+                        batch.Put(B($"t{id}-{i}-a"), B($"a{i}"), i + 1);
+                        batch.Put(B($"t{id}-{i}-b"), B($"b{i}"), i + 1);
+                        db.Write(batch);
+                    }
+                });
+                threads[t].Start();
+            }
+            foreach (var t in threads) t.Join();
+            var stats = db.GetStats();
+            Assert.Equal(Threads * PerThread, stats.GroupedWrites);
+            Assert.InRange(stats.GroupCommits, 1, stats.GroupedWrites);
+        }
+        using (var db = Database.Open("/db", Mem(fs, memtable: 1 << 20)))
+        {
+            for (var t = 0; t < Threads; t++)
+            {
+                for (var i = 0; i < PerThread; i++)
+                {
+                    Assert.Equal(B($"a{i}"), db.Get(B($"t{t}-{i}-a")).Value);
+                    Assert.Equal(B($"b{i}"), db.Get(B($"t{t}-{i}-b")).Value);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Put_AfterDispose_ThrowsObjectDisposed()
+    {
+        var db = Database.Open("/db", Mem(new InMemoryFileSystem()));
+        db.Put(B("k"), B("v"), 1);
+        db.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => db.Put(B("k"), B("v"), 2));
+        Assert.Throws<ObjectDisposedException>(() => db.Get(B("k")));
+    }
+
+    [Fact]
     public async Task WriteAsync_Batch_IsAppliedAtomically()
     {
         using var db = Database.Open("/db", Mem(new InMemoryFileSystem()));
