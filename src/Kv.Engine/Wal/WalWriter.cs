@@ -135,7 +135,7 @@ public sealed class WalWriter : IDisposable
     }
 
     /// <summary>Appends one record. <see cref="WalSyncMode.PerWrite"/>: returns once it is durable (sharing the
-    /// sync with every appender waiting at the same moment). Periodic: returns once it is buffered.</summary>
+    /// sync with every appender waiting at the same moment). Periodic: returns without waiting for a sync (see <see cref="WalSyncMode.Periodic"/>).</summary>
     /// <exception cref="IOException">the record's write or sync failed, or an earlier one did.</exception>
     public void Append(ReadOnlySpan<byte> payload)
     {
@@ -145,7 +145,7 @@ public sealed class WalWriter : IDisposable
             var seq = FrameLocked(payload);
             if (!_perWrite)
             {
-                WriteIfLargeLocked();
+                WritePeriodicLocked();
                 return;
             }
             while (_completedSeq < seq)
@@ -176,7 +176,7 @@ public sealed class WalWriter : IDisposable
             var seq = FrameLocked(payload.Span);
             if (!_perWrite)
             {
-                WriteIfLargeLocked();
+                WritePeriodicLocked();
                 return default;
             }
             if (!_leaderActive)
@@ -232,10 +232,12 @@ public sealed class WalWriter : IDisposable
         return ++_appendedSeq;
     }
 
-    /// <summary>Periodic mode: bounds the buffer by writing it (without a sync) once it is large.</summary>
-    private void WriteIfLargeLocked()
+    /// <summary>Periodic mode. Buffered files: hands the records to the OS at once (one write per group, no sync),
+    /// so a crash of the process alone loses nothing. O_DIRECT files: every write goes to the device, so records
+    /// stay in the buffer until the timer (or until the buffer is large).</summary>
+    private void WritePeriodicLocked()
     {
-        if (_pendingLength < PeriodicWriteThreshold || _leaderActive) return;
+        if (_leaderActive || (IsDirectIO && _pendingLength < PeriodicWriteThreshold)) return;
         LeadLocked(sync: false);
         if (_failure is not null) throw Failed();
     }
