@@ -122,6 +122,25 @@ public class WalCorruptionTests
     }
 
     [Fact]
+    public void Replay_DamagedLastRecordWhosePayloadLooksLikeLogData_IsATornTailNotCorruption()
+    {
+        // the last payload carries a well-formed fragment inside it (a user value that is itself a log)
+        var inner = new byte[LogFormat.EncodedLength(0, 50)];
+        LogFormat.Encode(0, Payload(9, 50), inner);
+        var payload = Payload(1, 30).Concat(inner).Concat(Payload(2, 30)).ToArray();
+        var fs = NewFs();
+        using (var wal = WalWriter.Create(fs, Log, new WalOptions()))
+        {
+            wal.Append([1, 2, 3]);
+            wal.Append(payload);
+        }
+        var file = fs.ReadAllBytes(Log);
+        file[^5] ^= 0x40; // checksum mismatch of the last record
+        var read = Replay(FileWith(Log, file), Log);
+        Assert.Equal([1, 2, 3], Assert.Single(read).Payload);
+    }
+
+    [Fact]
     public void Replay_HandlerSeesOffsetsFromTheWriter()
     {
         var (file, _, offsets) = Build([0, 1, LogFormat.BlockSize * 2, 7]);
