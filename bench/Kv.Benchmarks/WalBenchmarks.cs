@@ -16,7 +16,7 @@ namespace Kv.Benchmarks;
 [MemoryDiagnoser]
 public class WalBenchmarks
 {
-    private const int Records = 500;
+    private const int Records = 2000;
 
     private readonly byte[] _record = new byte[100];
     private string _dir = "";

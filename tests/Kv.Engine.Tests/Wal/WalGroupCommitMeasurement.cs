@@ -10,7 +10,8 @@ namespace Kv.Engine.Tests.Wal;
 /// A measurement, not a test: N threads append 100-byte records with per-write sync to a WAL on the real disk and
 /// the records/s and fdatasyncs/s are printed. Runs only with KV_WAL_MEASURE=1 (otherwise returns at once):
 /// <c>KV_WAL_MEASURE=1 dotnet test tests/Kv.Engine.Tests -c Release --filter WalGroupCommitMeasurement --logger "console;verbosity=detailed"</c>.
-/// The directory is KV_BENCH_DIR or a folder under the repository's artifacts (the disk the database would use).
+/// The directory is KV_BENCH_DIR or a folder under the repository's artifacts (the disk the database would use);
+/// KV_WAL_MEASURE_MODES=direct or =buffered measures one mode only.
 /// </summary>
 public class WalGroupCommitMeasurement(ITestOutputHelper output)
 {
@@ -21,7 +22,7 @@ public class WalGroupCommitMeasurement(ITestOutputHelper output)
         var parent = Environment.GetEnvironmentVariable("KV_BENCH_DIR") ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../artifacts"));
         Directory.CreateDirectory(parent);
         using var dir = new TestDirectory(parent);
-        foreach (var direct in new[] { true, false })
+        foreach (var direct in (Environment.GetEnvironmentVariable("KV_WAL_MEASURE_MODES") ?? "direct,buffered").Split(",").Select(m => m == "direct"))
         {
             foreach (var threads in new[] { 1, 4, 16, 64 })
             {
