@@ -195,7 +195,7 @@ public sealed class VersionSet : IDisposable
                 _manifest.Append(framed);
                 _manifest.Sync();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) // a partial record may now end the manifest: no edit may follow it
             {
                 _failure = new IOException(
                     $"writing the manifest {FileNames.ManifestName(_manifestNumber)} in '{_directory}' failed ({e.Message}); " +

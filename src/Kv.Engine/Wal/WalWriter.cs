@@ -296,7 +296,7 @@ public sealed class WalWriter : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        catch (Exception e) // whatever the file throws, the group failed: never leave waiters without an outcome
         {
             error = e;
         }
