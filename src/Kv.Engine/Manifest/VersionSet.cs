@@ -38,6 +38,7 @@ public sealed class VersionSet : IDisposable
     private ulong _manifestNumber;
     private ulong _nextFileNumber = 1;
     private ulong _logNumber;
+    private long _snapshotBytes;
     private Version _current = Version.Empty;
     private Exception? _failure;
     private bool _disposed;
@@ -182,7 +183,8 @@ public sealed class VersionSet : IDisposable
 
             try
             {
-                if (_manifest!.Length >= MaxManifestBytes)
+                // roll over once the edits outweigh the snapshot (a large snapshot alone must not force a roll-over per edit)
+                if (_manifest!.Length >= MaxManifestBytes && _manifest.Length >= 2 * _snapshotBytes)
                 {
                     RollOver(edit, next);
                     return;
@@ -193,7 +195,7 @@ public sealed class VersionSet : IDisposable
                 _manifest.Append(framed);
                 _manifest.Sync();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) // a partial record may now end the manifest: no edit may follow it
             {
                 _failure = new IOException(
                     $"writing the manifest {FileNames.ManifestName(_manifestNumber)} in '{_directory}' failed ({e.Message}); " +
@@ -362,6 +364,7 @@ public sealed class VersionSet : IDisposable
         _manifest?.Dispose();
         _manifest = manifest;
         _manifestNumber = number;
+        _snapshotBytes = manifest.Length;
     }
 
     /// <summary>Atomically points CURRENT at manifest <paramref name="manifestNumber"/>.</summary>

@@ -11,7 +11,8 @@ namespace Kv.Engine.Wal;
 /// <remarks>
 /// Damage is classified, never skipped: at the first bad fragment (checksum mismatch, impossible length, unknown
 /// type, broken fragment sequence, truncated header or payload, zero bytes) the reader looks for any well-formed
-/// fragment later in the file (every later offset of the same block, and the start of every later block). If
+/// fragment later in the file (every later offset of the same block, skipping the claimed payload when only the
+/// checksum is wrong, and the start of every later block). If
 /// there is one, the file is damaged in the middle: a <see cref="CorruptionException"/> names the file and the
 /// offset of the bad fragment (or of the record it breaks). If there is none, the damage is a torn tail (a write
 /// that a crash cut short, or O_DIRECT zero padding): it is dropped and logged, and reading ends.
@@ -85,7 +86,11 @@ internal sealed class LogReader : IDisposable
             if (LogFormat.HeaderSize + length > available)
                 return Damaged(inRecord ? recordOffset : fragmentOffset, fragmentOffset, "truncated fragment payload");
             if (!LogFormat.ChecksumMatches(fragment[..(LogFormat.HeaderSize + length)]))
-                return Damaged(fragmentOffset, fragmentOffset, "checksum mismatch");
+            {
+                // the length is plausible: what follows the claimed payload tells a torn tail from corruption (looking
+                // inside the payload could mistake user data that happens to be log-framed for a later record)
+                return Damaged(fragmentOffset, fragmentOffset, "checksum mismatch", fragmentOffset + LogFormat.HeaderSize + length);
+            }
 
             var body = fragment.Slice(LogFormat.HeaderSize, length);
             _position = fragmentOffset + LogFormat.HeaderSize + length;
@@ -165,9 +170,9 @@ internal sealed class LogReader : IDisposable
 
     /// <summary>Damage at <paramref name="fragmentOffset"/>: a torn tail if nothing well-formed follows, else corruption
     /// reported at <paramref name="reportOffset"/>.</summary>
-    private bool Damaged(long reportOffset, long fragmentOffset, string what)
+    private bool Damaged(long reportOffset, long fragmentOffset, string what, long searchFrom = -1)
     {
-        if (FindFragmentAfter(fragmentOffset) is { } later)
+        if (FindFragmentFrom(searchFrom >= 0 ? searchFrom : fragmentOffset + 1) is { } later)
         {
             throw new CorruptionException(_path, reportOffset,
                 $"{what}, followed by valid log data at offset {later}: the log is damaged in the middle, not torn at the end; " +
@@ -186,15 +191,17 @@ internal sealed class LogReader : IDisposable
         return TornTail(reportOffset, what);
     }
 
-    /// <summary>The offset of a well-formed fragment after <paramref name="damaged"/>, if any.</summary>
-    private long? FindFragmentAfter(long damaged)
+    /// <summary>The offset of a well-formed fragment at or after <paramref name="from"/>: at any offset of its block,
+    /// then at the start of any later block.</summary>
+    private long? FindFragmentFrom(long from)
     {
+        if (from >= _fileLength) return null;
         var buffer = ArrayPool<byte>.Shared.Rent(LogFormat.BlockSize);
         try
         {
-            var blockStart = damaged - (damaged % LogFormat.BlockSize);
+            var blockStart = from - (from % LogFormat.BlockSize);
             var length = _file.Read(blockStart, buffer.AsSpan(0, (int)Math.Min(LogFormat.BlockSize, _fileLength - blockStart)));
-            for (var i = (int)(damaged - blockStart) + 1; i + LogFormat.HeaderSize <= length; i++)
+            for (var i = (int)(from - blockStart); i + LogFormat.HeaderSize <= length; i++)
             {
                 if (LogFormat.IsValidFragment(buffer.AsSpan(i, length - i))) return blockStart + i;
             }

@@ -7,8 +7,9 @@ public enum WalSyncMode
     /// one write and one sync (group commit).</summary>
     PerWrite,
 
-    /// <summary>An append returns once its record is in the writer's buffer; every
-    /// <see cref="WalOptions.PeriodicSyncInterval"/> the buffer is written and synced. A crash of the process or the
-    /// machine may lose the records of the last interval.</summary>
+    /// <summary>An append does not wait for a sync; every <see cref="WalOptions.PeriodicSyncInterval"/> a timer
+    /// writes what is buffered and syncs. A crash may lose the records of the last interval. (Buffered files hand
+    /// each group to the OS at once, so only a machine crash loses them; O_DIRECT files keep them in memory until
+    /// the timer, so a process crash loses them too.)</summary>
     Periodic,
 }

@@ -13,11 +13,14 @@ namespace Kv.Engine.Wal;
 /// <para>Group commit (leader/followers): an appender frames its record into the pending buffer under
 /// <c>_mutex</c> and gets a sequence number. If no write is in flight it becomes the leader: it swaps the pending
 /// buffer with the spare one, releases <c>_mutex</c>, writes and syncs the whole buffer (holding <c>_io</c>),
-/// then publishes the highest sequence it covered (<c>_completedSeq</c>) and wakes the waiters. Appenders that
-/// arrive meanwhile frame into the fresh pending buffer and wait; when the leader finishes, one of them leads the
-/// next group, covering all of them with one sync. Synchronous waiters block on <c>_mutex</c> (Monitor); async
-/// waiters await the group's <see cref="TaskCompletionSource"/> (one per group, created only if an async appender
-/// joins it), and a thread-pool item leads a group that only async appenders wait for.</para>
+/// then publishes the highest sequence it covered (<c>_completedSeq</c>). Appenders that arrive meanwhile frame
+/// into the fresh pending buffer and wait; when the leader finishes, it releases the waiters its group covered and
+/// hands leadership straight to the oldest remaining waiter, which writes the next group, covering all of them with
+/// one sync. Synchronous waiters each wait on their own thread-static event (<c>_waiters</c>), so a finished group
+/// wakes only its own members and the next leader, without a convoy on <c>_mutex</c>; async waiters await the
+/// group's <see cref="TaskCompletionSource"/> (one per group, created only if an async appender joins it), and a
+/// thread-pool item leads a group that only async appenders wait for. Dispose waits for an active leader on
+/// <c>_mutex</c> (Monitor).</para>
 /// <para><c>_mutex</c> guards every field except the file; the file is touched only under <c>_io</c>, by the
 /// leader, the periodic timer (which leads like an appender) or Dispose. A failed write or sync makes the writer
 /// unusable: the records of the failed group and every later append throw <see cref="IOException"/> (a failed
@@ -46,7 +49,8 @@ public sealed class WalWriter : IDisposable
     private long _completedSeq;
     private bool _leaderActive;
     private bool _unsynced;
-    private int _syncWaiters;
+    private int _syncWaiters; // Dispose calls waiting on Monitor for the leader to finish
+    private readonly List<Waiter> _waiters = [];
     private TaskCompletionSource? _asyncWaiters;
     private Exception? _failure;
     private bool _disposed;
@@ -135,31 +139,46 @@ public sealed class WalWriter : IDisposable
     }
 
     /// <summary>Appends one record. <see cref="WalSyncMode.PerWrite"/>: returns once it is durable (sharing the
-    /// sync with every appender waiting at the same moment). Periodic: returns once it is buffered.</summary>
+    /// sync with every appender waiting at the same moment). Periodic: returns without waiting for a sync (see <see cref="WalSyncMode.Periodic"/>).</summary>
     /// <exception cref="IOException">the record's write or sync failed, or an earlier one did.</exception>
     public void Append(ReadOnlySpan<byte> payload)
     {
+        Waiter waiter;
         lock (_mutex)
         {
             ThrowIfUnusable();
             var seq = FrameLocked(payload);
             if (!_perWrite)
             {
-                WriteIfLargeLocked();
+                WritePeriodicLocked();
                 return;
             }
-            while (_completedSeq < seq)
+            if (!_leaderActive)
             {
-                if (_failure is not null) throw Failed();
-                if (!_leaderActive)
-                {
-                    LeadLocked(sync: true);
-                    continue;
-                }
-                _syncWaiters++;
-                try { Monitor.Wait(_mutex); }
-                finally { _syncWaiters--; }
+                LeadLocked(sync: true);
+                if (_completedSeq >= seq) return;
+                throw Failed();
             }
+            waiter = t_waiter ??= new Waiter();
+            waiter.Signal.Reset();
+            waiter.Seq = seq;
+            waiter.Outcome = Waiter.Waiting;
+            _waiters.Add(waiter);
+        }
+        waiter.Signal.Wait();
+        switch (waiter.Outcome)
+        {
+            case Waiter.Done:
+                return;
+            case Waiter.Lead:
+                lock (_mutex)
+                {
+                    LeadLocked(sync: true); // leadership was handed over: _leaderActive is already set for us
+                    if (_completedSeq >= waiter.Seq) return;
+                }
+                throw Failed();
+            default:
+                throw Failed();
         }
     }
 
@@ -176,7 +195,7 @@ public sealed class WalWriter : IDisposable
             var seq = FrameLocked(payload.Span);
             if (!_perWrite)
             {
-                WriteIfLargeLocked();
+                WritePeriodicLocked();
                 return default;
             }
             if (!_leaderActive)
@@ -232,10 +251,12 @@ public sealed class WalWriter : IDisposable
         return ++_appendedSeq;
     }
 
-    /// <summary>Periodic mode: bounds the buffer by writing it (without a sync) once it is large.</summary>
-    private void WriteIfLargeLocked()
+    /// <summary>Periodic mode. Buffered files: hands the records to the OS at once (one write per group, no sync),
+    /// so a crash of the process alone loses nothing. O_DIRECT files: every write goes to the device, so records
+    /// stay in the buffer until the timer (or until the buffer is large).</summary>
+    private void WritePeriodicLocked()
     {
-        if (_pendingLength < PeriodicWriteThreshold || _leaderActive) return;
+        if (_leaderActive || (IsDirectIO && _pendingLength < PeriodicWriteThreshold)) return;
         LeadLocked(sync: false);
         if (_failure is not null) throw Failed();
     }
@@ -275,7 +296,7 @@ public sealed class WalWriter : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        catch (Exception e) // whatever the file throws, the group failed: never leave waiters without an outcome
         {
             error = e;
         }
@@ -302,8 +323,46 @@ public sealed class WalWriter : IDisposable
             _asyncWaiters = null;
         }
         _leaderActive = false;
+        var nextLeader = ReleaseWaitersLocked();
+        if (nextLeader is not null)
+        {
+            _leaderActive = true;
+            nextLeader.Outcome = Waiter.Lead;
+            nextLeader.Signal.Set();
+        }
+        else if (_asyncWaiters is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_leadFromPool, null, preferLocal: false);
+        }
         if (_syncWaiters > 0) Monitor.PulseAll(_mutex);
-        if (_asyncWaiters is not null) ThreadPool.UnsafeQueueUserWorkItem(_leadFromPool, null, preferLocal: false);
+    }
+
+    /// <summary>Wakes the waiters whose records are now durable (or failed) and removes the oldest still waiting,
+    /// returned to become the next leader.</summary>
+    private Waiter? ReleaseWaitersLocked()
+    {
+        Waiter? next = null;
+        var kept = 0;
+        for (var i = 0; i < _waiters.Count; i++)
+        {
+            var w = _waiters[i];
+            if (_failure is not null || w.Seq <= _completedSeq)
+            {
+                w.Outcome = _failure is null ? Waiter.Done : Waiter.Failed;
+                w.Signal.Set();
+            }
+            else if (next is null || w.Seq < next.Seq)
+            {
+                if (next is not null) _waiters[kept++] = next;
+                next = w;
+            }
+            else
+            {
+                _waiters[kept++] = w;
+            }
+        }
+        _waiters.RemoveRange(kept, _waiters.Count - kept);
+        return next;
     }
 
     private void LeadForAsyncWaiters()
@@ -331,4 +390,17 @@ public sealed class WalWriter : IDisposable
     }
 
     private IOException Failed() => new(_failure!.Message, _failure);
+
+    /// <summary>A synchronous appender waiting for its record. One per thread, reused: a thread waits for one record
+    /// at a time. <see cref="Outcome"/> is written under <c>_mutex</c> before <see cref="Signal"/> is set.</summary>
+    private sealed class Waiter
+    {
+        public const int Waiting = 0, Done = 1, Failed = 2, Lead = 3;
+
+        public readonly ManualResetEventSlim Signal = new(initialState: false);
+        public long Seq;
+        public int Outcome;
+    }
+
+    [ThreadStatic] private static Waiter? t_waiter;
 }
