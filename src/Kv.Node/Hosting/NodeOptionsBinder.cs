@@ -36,7 +36,7 @@ public static class NodeOptionsBinder
         new("sync-interval-ms", "MS", "fsync period in periodic mode. Default 100", (o, v) => o.SyncInterval = TimeSpan.FromMilliseconds(Integer("sync-interval-ms", v, 1, 60_000))),
         new("memtable-size", "SIZE", "Memtable size before it is flushed to an SSTable. Default 64mb", (o, v) => o.MemtableSizeBytes = Size("memtable-size", v, 1 << 20, 4L << 30)),
         new("block-cache-size", "SIZE", "Block cache for SSTable reads. Default 256mb", (o, v) => o.BlockCacheBytes = Size("block-cache-size", v, 0, 1L << 40)),
-        new("direct-io", "true|false", "Write the WAL with O_DIRECT. Default false", (o, v) => o.DirectIO = Bool("direct-io", v)),
+        new("direct-io", "true|false", "Write the WAL with O_DIRECT where the file system allows it (buffered + fdatasync otherwise). Default true", (o, v) => o.DirectIO = Bool("direct-io", v)),
         new("log-level", "LEVEL", "Trace, Debug, Information (default), Warning, Error, Critical or None", (o, v) => o.LogLevel = OneOf("log-level", v, "Trace", "Debug", "Information", "Warning", "Error", "Critical", "None")),
     ];
 
