@@ -21,4 +21,10 @@ public interface ILocalReplicaStore
 
     /// <summary>Up to <paramref name="limit"/> rows with storage keys in [<paramref name="startKey"/>, <paramref name="endKey"/>) (empty end = no bound), in key order.</summary>
     ValueTask<RangeScanResponse> ScanAsync(ReadOnlyMemory<byte> startKey, ReadOnlyMemory<byte> endKey, int limit, bool includeTombstones, CancellationToken cancellationToken = default);
+
+    /// <summary>Persists everything applied so far beyond the log (shutdown).</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A cheap estimate of the keys stored here (tombstones may count).</summary>
+    long EstimateKeyCount();
 }

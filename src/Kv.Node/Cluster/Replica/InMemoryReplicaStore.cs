@@ -69,6 +69,10 @@ public sealed class InMemoryReplicaStore : ILocalReplicaStore
         return ValueTask.FromResult(new RangeScanResponse([.. rows], next));
     }
 
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public long EstimateKeyCount() => Count;
+
     private sealed class ByteArrayComparer : IComparer<byte[]>
     {
         public static readonly ByteArrayComparer Instance = new();
