@@ -41,11 +41,21 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public ReplicaPlacement Placement { get; private set; } = null!;
 
-    public CoordinatorOptions Options { get; } = new() { WriteTimeout = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromSeconds(1) };
+    public CoordinatorOptions Options { get; private set; } = new() { WriteTimeout = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromSeconds(1) };
 
-    public static async Task<TestCluster> StartAsync(int nodes = 3, int replicationFactor = 3)
+    /// <summary>Makes node i's transport; given the port to bind (0 on first start, the same one on restart).</summary>
+    public Func<int, int, IMessageTransport> TransportFactory { get; init; } = static (_, port) => TcpTransport.Start(new TcpTransportOptions
     {
-        var cluster = new TestCluster();
+        ListenHost = "127.0.0.1",
+        ListenPort = port,
+        ReconnectBackoffInitial = TimeSpan.FromMilliseconds(20),
+        ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
+    });
+
+    public static async Task<TestCluster> StartAsync(int nodes = 3, int replicationFactor = 3, Func<int, int, IMessageTransport>? transports = null, CoordinatorOptions? options = null)
+    {
+        var cluster = transports is null ? new TestCluster() : new TestCluster { TransportFactory = transports };
+        if (options is not null) cluster.Options = options;
         for (var i = 0; i < nodes; i++)
         {
             var node = new TestNode(cluster, i, Path.Combine(cluster._root, "node" + i));
@@ -98,7 +108,7 @@ internal sealed class TestNode(TestCluster cluster, int index, string directory)
 
     public HybridLogicalClock Clock { get; } = new(TimeProvider.System);
 
-    public TcpTransport? Transport { get; private set; }
+    public IMessageTransport? Transport { get; private set; }
 
     public MessagingService? Messaging { get; private set; }
 
@@ -108,13 +118,7 @@ internal sealed class TestNode(TestCluster cluster, int index, string directory)
 
     public void Start(int port)
     {
-        Transport = TcpTransport.Start(new TcpTransportOptions
-        {
-            ListenHost = "127.0.0.1",
-            ListenPort = port,
-            ReconnectBackoffInitial = TimeSpan.FromMilliseconds(20),
-            ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
-        });
+        Transport = cluster.TransportFactory(Index, port);
         Address = Transport.LocalAddress;
         Messaging = new MessagingService(Transport);
         new ReplicaService(Store, Clock).Serve(Messaging);
@@ -122,6 +126,8 @@ internal sealed class TestNode(TestCluster cluster, int index, string directory)
             new HintedHandoffOptions { ReplayTimeout = TimeSpan.FromSeconds(2) });
         Coordinator = new Coordinator(Address, Messaging, Store, () => cluster.Placement, cluster.Liveness, Clock, Handoff, cluster.Options);
     }
+
+    public bool IsRunning => Transport is not null;
 
     public async Task StopAsync()
     {
