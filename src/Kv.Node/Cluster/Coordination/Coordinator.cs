@@ -39,6 +39,7 @@ public sealed class Coordinator
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private long _readRepairs;
+    private long _pendingReplicaWrites;
 
     public Coordinator(NodeAddress local, MessagingService messaging, ILocalReplicaStore localStore, Func<ReplicaPlacement> placement,
         IEndpointLiveness liveness, HybridLogicalClock clock, HintedHandoff? hints = null, CoordinatorOptions? options = null,
@@ -63,6 +64,12 @@ public sealed class Coordinator
     public IEndpointLiveness Liveness => _liveness;
 
     public TimeProvider Time => _time;
+
+    /// <summary>
+    /// Replica writes still awaiting their outcome (ack, failure or hint), including those of requests already
+    /// answered: a QUORUM write returns after 2 acks while the third replica's send may still time out into a hint.
+    /// </summary>
+    public long PendingReplicaWrites => Interlocked.Read(ref _pendingReplicaWrites);
 
     /// <summary>Replicas rewritten by blocking read repair since start.</summary>
     public long ReadRepairs => Interlocked.Read(ref _readRepairs);
@@ -137,6 +144,19 @@ public sealed class Coordinator
     }
 
     private async Task SendMutationAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _pendingReplicaWrites);
+        try
+        {
+            await SendOrHintAsync(replica, mutation, tracker, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingReplicaWrites);
+        }
+    }
+
+    private async Task SendOrHintAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
     {
         string? failure;
         try

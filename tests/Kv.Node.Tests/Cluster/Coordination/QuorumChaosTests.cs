@@ -82,6 +82,8 @@ public sealed class QuorumChaosTests
             }
         }
 
+        // Writes already answered may still have a replica send in flight that will end as a hint.
+        while (cluster.Nodes.Any(n => n.Coordinator.PendingReplicaWrites > 0)) await Task.Delay(10);
         network.HealAll();
         foreach (var n in cluster.Nodes.Where(n => !n.IsRunning).ToList()) cluster.Restart(n);
         for (var round = 0; round < 5; round++)
