@@ -1,0 +1,266 @@
+using Kv.Engine.Format;
+using Kv.Engine.Manifest;
+using Kv.Engine.Memtable;
+using Kv.Engine.Sstable;
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Engine;
+
+// Memtable rotation and the background flush to L0 (see the threading rules on the type in Database.cs).
+public sealed partial class Database
+{
+    /// <summary>
+    /// Makes <paramref name="full"/> immutable and installs a fresh memtable + WAL, if it is still the active one.
+    /// Waits first while the previous immutable memtable is still flushing: memory stays bounded at two memtables.
+    /// </summary>
+    private void RotateIfFull(MemtableGeneration full)
+    {
+        lock (_rotateLock)
+        {
+            if (!ReferenceEquals(_active, full) || full.Memtable.ApproximateMemoryUsage < _options.MemtableSizeBytes) return;
+            RotateLocked();
+        }
+    }
+
+    private void RotateLocked()
+    {
+        ThrowIfUnusable(); // no rotation once Dispose began: the flush thread may be gone
+        if (_immutable is not null)
+        {
+            Interlocked.Increment(ref _writeStalls);
+            _logger.LogWarning("write stall: the memtable is full while the previous one is still flushing; writers wait for the flush");
+            while (_immutable is not null && _backgroundError is null && !_closing) Monitor.Wait(_rotateLock, 100);
+            ThrowIfUnusable();
+        }
+        var old = _active;
+        var next = NewGeneration();
+        _active = next;
+        _immutable = old;
+        PublishViewLocked();
+        old.Seal();
+        old.WaitForWriters();
+        try
+        {
+            // Every write of the old generation is in its WAL and its memtable now; its log is closed (synced).
+            old.Wal.Dispose();
+        }
+        catch (Exception e)
+        {
+            // The old log could not be synced: its unsynced tail may be lost, so its memtable must not be flushed
+            // (that would make durable what the log may not hold) and the database stops taking writes.
+            FailLocked(e);
+            throw;
+        }
+        finally
+        {
+            _flushSignal.Release();
+        }
+    }
+
+    /// <summary>Records a fatal background error: writes fail from now on, waiters wake up. Caller holds _rotateLock.</summary>
+    private void FailLocked(Exception error)
+    {
+        if (_backgroundError is null) Volatile.Write(ref _backgroundError, error);
+        Monitor.PulseAll(_rotateLock);
+    }
+
+    private MemtableGeneration NewGeneration()
+    {
+        var number = _versions.NewFileNumber();
+        var wal = OpenWal(number);
+        return new MemtableGeneration(NewMemtable(), wal, number);
+    }
+
+    private SkipListMemtable NewMemtable() => NewMemtable(_options);
+
+    private static SkipListMemtable NewMemtable(EngineOptions options)
+    {
+        // Chunks of an eighth of the memtable (64 KiB..4 MiB) keep tiny test memtables tiny.
+        var chunk = (int)Math.Clamp(options.MemtableSizeBytes / 8, 64 * 1024, 4 * 1024 * 1024);
+        return new SkipListMemtable(chunk, (ulong)Environment.TickCount64 | 1);
+    }
+
+    /// <summary>Publishes a new view of (active, immutable, live tables). Caller holds _rotateLock.</summary>
+    private void PublishViewLocked()
+    {
+        var tables = new TableHandle[_tables.Count];
+        var i = 0;
+        foreach (var t in _tables.Values) tables[i++] = t;
+        // newest first: L0 by descending file number, then deeper levels in order
+        Array.Sort(tables, static (a, b) => a.Level != b.Level ? a.Level.CompareTo(b.Level) : b.FileNumber.CompareTo(a.FileNumber));
+        var next = new ReadView(_active.Memtable, _immutable?.Memtable, tables);
+        var previous = _view;
+        _view = next;
+        previous.Release();
+    }
+
+    /// <summary>Writes the current memtable to an L0 table and waits until that is durable and live.</summary>
+    public void Flush()
+    {
+        ThrowIfUnusable();
+        lock (_rotateLock)
+        {
+            if (_active.Memtable.EntryCount > 0) RotateLocked();
+            while (_immutable is not null && _backgroundError is null && !_closing) Monitor.Wait(_rotateLock, 100);
+        }
+        ThrowIfUnusable();
+    }
+
+    private void FlushLoop()
+    {
+        while (true)
+        {
+            _flushSignal.Wait();
+            while (true)
+            {
+                MemtableGeneration? job;
+                lock (_rotateLock) job = _backgroundError is null ? _immutable : null;
+                if (job is null) break;
+                try
+                {
+                    FlushImmutable(job);
+                }
+                catch (Exception e)
+                {
+                    _logger.LogError(e, "flush of memtable (log {LogNumber}) failed; the database stops accepting writes", job.LogNumber);
+                    lock (_rotateLock) FailLocked(e);
+                    return;
+                }
+            }
+            if (_closing) return;
+        }
+    }
+
+    /// <summary>Builds an L0 table from <paramref name="job"/>, makes it live with a manifest edit that also moves
+    /// the log number past its WAL, then deletes that WAL.</summary>
+    private void FlushImmutable(MemtableGeneration job)
+    {
+        ulong nextLogNumber;
+        lock (_rotateLock) nextLogNumber = _active.LogNumber;
+        var table = job.Memtable.EntryCount > 0 ? WriteLevel0Table(job.Memtable) : null;
+
+        var edit = new VersionEdit();
+        edit.SetLogNumber(nextLogNumber);
+        if (table is not null) edit.AddFile(0, table.Value.Metadata);
+        _versions.LogAndApply(edit);
+        // The table is live and durable: the WAL is no longer needed (readers use the memtable until the swap below).
+        DeleteObsoleteLogs(nextLogNumber);
+
+        lock (_rotateLock)
+        {
+            if (table is not null) _tables.Add(table.Value.Handle.FileNumber, table.Value.Handle);
+            _immutable = null;
+            PublishViewLocked();
+            Interlocked.Increment(ref _flushCount);
+            Monitor.PulseAll(_rotateLock);
+        }
+    }
+
+    private (FileMetadata Metadata, TableHandle Handle)? WriteLevel0Table(SkipListMemtable memtable)
+    {
+        var number = _versions.NewFileNumber();
+        var path = FileNames.TableFile(_directory, number);
+        TableProperties properties;
+        var file = _fs.CreateWritable(path);
+        try
+        {
+            using (var builder = new TableBuilder(file, _tableOptions))
+            {
+                using var iterator = memtable.NewIterator();
+                WriteWinners(iterator, builder);
+                properties = builder.Finish();
+            }
+            file.Sync();
+        }
+        catch
+        {
+            file.Dispose();
+            TryDelete(path);
+            throw;
+        }
+        var size = file.Length;
+        file.Dispose();
+        _fs.SyncDirectory(_directory);
+        Interlocked.Add(ref _bytesFlushed, size);
+
+        var handle = OpenTable(number, 0);
+        var metadata = new FileMetadata(number, size, properties.SmallestKey, properties.LargestKey,
+                                        properties.MinTimestamp, properties.MaxTimestamp);
+        _logger.LogInformation("flushed memtable to L0 table {FileNumber} ({Entries} entries, {Bytes} bytes)", number, properties.EntryCount, size);
+        return (metadata, handle);
+    }
+
+    /// <summary>
+    /// Adds only the winning version of each user key: older versions in the same memtable are shadowed by it,
+    /// and a live scan that might still want them reads the memtable object itself, not this table.
+    /// </summary>
+    internal static void WriteWinners(IInternalIterator iterator, TableBuilder builder)
+    {
+        var winnerKey = new byte[64];
+        var winnerValue = new byte[256];
+        iterator.SeekToFirst();
+        while (iterator.Valid)
+        {
+            var key = iterator.Key;
+            var keyLength = key.Length;
+            Copy(ref winnerKey, key);
+            var valueLength = iterator.Value.Length;
+            Copy(ref winnerValue, iterator.Value);
+            for (iterator.Next(); iterator.Valid; iterator.Next())
+            {
+                var nextKey = iterator.Key;
+                var sameUserKey = InternalKey.UserKey(nextKey).SequenceEqual(InternalKey.UserKey(winnerKey.AsSpan(0, keyLength)));
+                if (!sameUserKey) break;
+                // identical internal key (same timestamp and kind): the greater value wins the tie
+                if (nextKey.SequenceEqual(winnerKey.AsSpan(0, keyLength)) &&
+                    iterator.Value.SequenceCompareTo(winnerValue.AsSpan(0, valueLength)) > 0)
+                {
+                    valueLength = iterator.Value.Length;
+                    Copy(ref winnerValue, iterator.Value);
+                }
+            }
+            builder.Add(winnerKey.AsSpan(0, keyLength), winnerValue.AsSpan(0, valueLength));
+        }
+
+        static void Copy(ref byte[] buffer, ReadOnlySpan<byte> data)
+        {
+            if (buffer.Length < data.Length) buffer = new byte[Math.Max(data.Length, buffer.Length * 2)];
+            data.CopyTo(buffer);
+        }
+    }
+
+    private TableHandle OpenTable(ulong number, int level)
+    {
+        var reader = TableReader.Open(_fs, FileNames.TableFile(_directory, number), number, _blockCache);
+        return new TableHandle(reader, level, reader.FileSize, OnTableReleased);
+    }
+
+    /// <summary>The last reference to a table went away: close it, and delete it if it is no longer live.</summary>
+    private void OnTableReleased(TableHandle table)
+    {
+        table.Reader.Dispose();
+        _blockCache?.EvictFile(table.FileNumber);
+        if (table.IsObsolete && !_disposed) TryDelete(FileNames.TableFile(_directory, table.FileNumber));
+    }
+
+    private void DeleteObsoleteLogs(ulong logNumber)
+    {
+        foreach (var name in _fs.ListFiles(_directory))
+        {
+            if (FileNames.TryParse(name, out var type, out var number) && type == FileType.Log && number < logNumber)
+                TryDelete(Path.Combine(_directory, name));
+        }
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            _fs.DeleteFile(path);
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning(e, "could not delete obsolete file {Path}", path);
+        }
+    }
+}

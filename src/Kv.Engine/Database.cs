@@ -1,0 +1,380 @@
+using System.Buffers;
+using Kv.Engine.Cache;
+using Kv.Engine.Format;
+using Kv.Engine.IO;
+using Kv.Engine.Iterators;
+using Kv.Engine.Manifest;
+using Kv.Engine.Memtable;
+using Kv.Engine.Sstable;
+using Kv.Engine.Wal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kv.Engine;
+
+/// <summary>
+/// A key-value store in one directory: WAL → skiplist memtable → L0 tables, with versions resolved by
+/// timestamp (the highest wins, whatever the arrival order). See docs/engine.md.
+/// </summary>
+/// <remarks>
+/// Threading: every public member is thread-safe.
+/// <list type="bullet">
+/// <item>Durable (PerWrite) writes queue under <c>_queueLock</c>; one leader at a time takes the whole queue and
+/// commits it as one WAL record (Database.GroupCommit.cs). Periodic writes and <see cref="WriteAsync"/> skip the
+/// queue. Whoever commits enters the active <see cref="MemtableGeneration"/> lock-free, appends to its WAL (which
+/// also shares fsyncs between concurrent appenders), then inserts under <c>_insertLock</c>, which also assigns the
+/// batch's sequence number and publishes it to scans in order.</item>
+/// <item><c>_rotateLock</c> guards rotation (<c>_active</c>, <c>_immutable</c>) and publishing views; the
+/// flush thread takes it only to install its result.</item>
+/// <item>Readers take no lock: they pin the current <see cref="ReadView"/> with a reference count.</item>
+/// </list>
+/// </remarks>
+public sealed partial class Database : IDisposable
+{
+    private readonly string _directory;
+    private readonly EngineOptions _options;
+    private readonly IFileSystem _fs;
+    private readonly ILogger _logger;
+    private readonly DirectoryLock _lock;
+    private readonly VersionSet _versions;
+    private readonly BlockCache? _blockCache;
+    private readonly TableOptions _tableOptions;
+    private readonly object _insertLock = new();
+    private readonly object _rotateLock = new();
+    private readonly Dictionary<ulong, TableHandle> _tables = []; // live tables; guarded by _rotateLock
+    private readonly Thread _flushThread;
+    private readonly SemaphoreSlim _flushSignal = new(0);
+
+    private volatile MemtableGeneration _active;
+    private MemtableGeneration? _immutable;          // guarded by _rotateLock
+    private volatile ReadView _view;
+    private long _lastSequence;                      // guarded by _insertLock
+    private long _visibleSequence;                   // written under _insertLock, read lock-free
+    private long _flushCount, _bytesWritten, _bytesFlushed, _writeStalls;
+    private Exception? _backgroundError;
+    private volatile bool _closing;
+    private bool _disposed;
+
+    private Database(string directory, EngineOptions options, ILogger logger, DirectoryLock directoryLock,
+                     VersionSet versions, BlockCache? blockCache, TableOptions tableOptions, MemtableGeneration active)
+    {
+        _directory = directory;
+        _options = options;
+        _fs = options.FileSystem;
+        _logger = logger;
+        _lock = directoryLock;
+        _versions = versions;
+        _blockCache = blockCache;
+        _tableOptions = tableOptions;
+        _active = active;
+        _view = new ReadView(active.Memtable, null, []);
+        _flushThread = new Thread(FlushLoop) { IsBackground = true, Name = "kv-flush" };
+    }
+
+    /// <summary>Opens the store in <paramref name="directory"/>, creating it if it does not exist and recovering it if it
+    /// does (manifest, then every WAL not yet flushed). Fails if another instance holds the directory's LOCK.</summary>
+    public static Database Open(string directory, EngineOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        options ??= new EngineOptions();
+        options.Validate();
+        var logger = (ILogger?)options.LoggerFactory?.CreateLogger<Database>() ?? NullLogger<Database>.Instance;
+        var fs = options.FileSystem;
+        fs.CreateDirectory(directory);
+        var directoryLock = DirectoryLock.Acquire(fs, directory);
+        try
+        {
+            return Recover(directory, options, logger, directoryLock);
+        }
+        catch
+        {
+            directoryLock.Dispose();
+            throw;
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp, long expiresAtUnixMs = 0)
+    {
+        var batch = t_batch ??= new WriteBatch();
+        batch.Clear();
+        batch.Put(key, value, timestamp, expiresAtUnixMs);
+        Write(batch);
+    }
+
+    public void Delete(ReadOnlySpan<byte> key, long timestamp)
+    {
+        var batch = t_batch ??= new WriteBatch();
+        batch.Clear();
+        batch.Delete(key, timestamp);
+        Write(batch);
+    }
+
+    [ThreadStatic] private static WriteBatch? t_batch;
+
+    /// <summary>Applies <paramref name="batch"/> atomically; on return it is durable as <see cref="EngineOptions.SyncMode"/> promises.</summary>
+    public void Write(WriteBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0) return;
+        if (_options.SyncMode == WalSyncMode.PerWrite)
+        {
+            WriteGrouped(batch);
+            return;
+        }
+        // Periodic: appending is a copy into the WAL's buffer, not worth queueing for.
+        var generation = EnterWriter();
+        try
+        {
+            generation.Wal.Append(batch.Payload);
+            Insert(generation.Memtable, batch.Payload);
+        }
+        finally
+        {
+            generation.ExitWriter();
+        }
+        Interlocked.Add(ref _bytesWritten, batch.ByteSize);
+        if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
+    }
+
+    /// <summary>As <see cref="Write"/>, waiting for the WAL's group commit asynchronously.</summary>
+    public async ValueTask WriteAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (batch.Count == 0) return;
+        var generation = EnterWriter();
+        try
+        {
+            await generation.Wal.AppendAsync(batch.PayloadMemory, cancellationToken).ConfigureAwait(false);
+            Insert(generation.Memtable, batch.Payload);
+        }
+        finally
+        {
+            generation.ExitWriter();
+        }
+        Interlocked.Add(ref _bytesWritten, batch.ByteSize);
+        if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
+    }
+
+    private MemtableGeneration EnterWriter()
+    {
+        while (true)
+        {
+            ThrowIfUnusable();
+            var generation = _active;
+            if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes)
+            {
+                RotateIfFull(generation);
+                continue;
+            }
+            if (generation.TryEnterWriter()) return generation;
+            Thread.Yield(); // sealed by a rotation that is about to publish the next generation
+        }
+    }
+
+    /// <summary>Inserts a batch whose WAL record is written; the whole batch becomes visible to scans at once.</summary>
+    private void Insert(SkipListMemtable memtable, ReadOnlySpan<byte> payload)
+    {
+        lock (_insertLock)
+        {
+            var sequence = _lastSequence + 1;
+            ApplyBatch(memtable, payload, sequence, "(write batch)", 0);
+            _lastSequence = sequence;
+            Volatile.Write(ref _visibleSequence, sequence);
+        }
+    }
+
+    private static void ApplyBatch(SkipListMemtable memtable, ReadOnlySpan<byte> payload, long sequence, string path, long offset)
+    {
+        if (!WriteBatchReader.TryCreate(payload, out var reader))
+            throw new CorruptionException(path, offset, "write batch shorter than its header");
+        while (reader.TryNext(out var kind, out var timestamp, out var key, out var entryValue))
+            memtable.Add(key, timestamp, kind, entryValue, sequence);
+        if (!reader.AtCleanEnd)
+            throw new CorruptionException(path, offset, $"malformed write batch record at byte {reader.Position} of the batch");
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_best;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_candidate;
+
+    /// <summary>The winning version of <paramref name="key"/> across memtables and tables.</summary>
+    public ReadResult Get(ReadOnlySpan<byte> key)
+    {
+        var view = AcquireView();
+        try
+        {
+            if (!TryFindWinner(view, key, out var timestamp, out var kind, out var entryValue)) return ReadResult.Absent;
+            if (kind == EntryKind.Tombstone) return new ReadResult(ReadStatus.Deleted, timestamp, 0, null);
+            var value = DecodeValue(entryValue, key, out var expires);
+            if (EntryValue.IsExpired(expires, NowUnixMs())) return ReadResult.Absent;
+            return new ReadResult(ReadStatus.Found, timestamp, expires, value.ToArray());
+        }
+        finally
+        {
+            view.Release();
+        }
+    }
+
+    /// <summary>Allocation-free <see cref="Get"/>: appends the value to <paramref name="valueDestination"/> and returns true iff Found.</summary>
+    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> valueDestination, out ReadStatus status, out long timestamp, out long expiresAtUnixMs)
+    {
+        ArgumentNullException.ThrowIfNull(valueDestination);
+        var view = AcquireView();
+        try
+        {
+            expiresAtUnixMs = 0;
+            if (!TryFindWinner(view, key, out timestamp, out var kind, out var entryValue))
+            {
+                status = ReadStatus.Absent;
+                timestamp = 0;
+                return false;
+            }
+            if (kind == EntryKind.Tombstone)
+            {
+                status = ReadStatus.Deleted;
+                return false;
+            }
+            var value = DecodeValue(entryValue, key, out var expires);
+            if (EntryValue.IsExpired(expires, NowUnixMs()))
+            {
+                status = ReadStatus.Absent;
+                timestamp = 0;
+                return false;
+            }
+            expiresAtUnixMs = expires;
+            status = ReadStatus.Found;
+            value.CopyTo(valueDestination.GetSpan(value.Length));
+            valueDestination.Advance(value.Length);
+            return true;
+        }
+        finally
+        {
+            view.Release();
+        }
+    }
+
+    /// <summary>
+    /// Finds the winning version over every source that may hold <paramref name="key"/>: memtables first, then
+    /// tables newest first, skipping a table whose key range misses the key, whose max timestamp is below the best
+    /// found so far, or whose Bloom filter rules the key out. The returned span lives in a memtable arena or in
+    /// this thread's scratch buffer, valid until this thread's next lookup.
+    /// </summary>
+    private static bool TryFindWinner(ReadView view, ReadOnlySpan<byte> key, out long timestamp, out EntryKind kind, out ReadOnlySpan<byte> entryValue)
+    {
+        var found = view.Mutable.TryGetNewest(key, out timestamp, out kind, out entryValue);
+        if (view.Immutable is { } immutable && immutable.TryGetNewest(key, out var its, out var ikind, out var ivalue) &&
+            (!found || InternalKey.Supersedes(its, ikind, ivalue, timestamp, kind, entryValue)))
+        {
+            found = true; timestamp = its; kind = ikind; entryValue = ivalue;
+        }
+
+        var tables = view.Tables;
+        if (tables.Length == 0) return found;
+        var best = t_best ??= new ArrayBufferWriter<byte>(256);
+        var candidate = t_candidate ??= new ArrayBufferWriter<byte>(256);
+        foreach (var table in tables)
+        {
+            if (found && table.MaxTimestamp < timestamp) continue;
+            if (!table.Covers(key)) continue;
+            candidate.ResetWrittenCount();
+            if (!table.Reader.TryGetNewest(key, out var ts, out var k, candidate)) continue;
+            var v = candidate.WrittenSpan;
+            if (found && !InternalKey.Supersedes(ts, k, v, timestamp, kind, entryValue)) continue;
+            found = true; timestamp = ts; kind = k;
+            (best, candidate) = (candidate, best);
+            entryValue = best.WrittenSpan;
+        }
+        t_best = best;
+        t_candidate = candidate;
+        return found;
+    }
+
+    private static ReadOnlySpan<byte> DecodeValue(ReadOnlySpan<byte> entryValue, ReadOnlySpan<byte> key, out long expires)
+    {
+        if (!EntryValue.TryRead(entryValue, out expires, out var value))
+            throw new CorruptionException("(memtable)", 0, $"malformed entry value for a key of {key.Length} bytes");
+        return value;
+    }
+
+    /// <summary>
+    /// An ordered scan of [<paramref name="startInclusive"/>, <paramref name="endExclusive"/>) (empty end = unbounded)
+    /// over a consistent snapshot: writes that begin after this call are invisible to it. Dispose the scanner.
+    /// </summary>
+    public Scanner Scan(ReadOnlySpan<byte> startInclusive, ReadOnlySpan<byte> endExclusive, ScanOptions? options = null)
+    {
+        // The view first, then the sequence: every table in the view holds only writes older than the sequence.
+        var view = AcquireView();
+        try
+        {
+            var snapshot = Volatile.Read(ref _visibleSequence);
+            var children = new IInternalIterator[(view.Immutable is null ? 1 : 2) + view.Tables.Length];
+            var i = 0;
+            children[i++] = view.Mutable.NewIterator(snapshot);
+            if (view.Immutable is not null) children[i++] = view.Immutable.NewIterator(snapshot);
+            foreach (var table in view.Tables) children[i++] = table.Reader.NewIterator();
+            return new Scanner(new MergingIterator(children), startInclusive, endExclusive,
+                options?.IncludeTombstones ?? false, NowUnixMs(), view.Pin());
+        }
+        catch
+        {
+            view.Release();
+            throw;
+        }
+    }
+
+    private ReadView AcquireView()
+    {
+        while (true)
+        {
+            var view = _view;
+            if (view.TryAcquire()) return view;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+    }
+
+    private long NowUnixMs() => _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ---------------------------------------------------------------- stats
+
+    public EngineStats GetStats()
+    {
+        lock (_rotateLock)
+        {
+            var levels = 1;
+            foreach (var t in _tables.Values) levels = Math.Max(levels, t.Level + 1);
+            var files = new int[levels];
+            var bytes = new long[levels];
+            foreach (var t in _tables.Values)
+            {
+                files[t.Level]++;
+                bytes[t.Level] += t.FileSize;
+            }
+            return new EngineStats
+            {
+                MemtableBytes = _active.Memtable.ApproximateMemoryUsage,
+                ImmutableMemtableBytes = _immutable?.Memtable.ApproximateMemoryUsage ?? 0,
+                FilesPerLevel = files,
+                BytesPerLevel = bytes,
+                WalBytes = _active.Wal.Length,
+                FlushCount = Interlocked.Read(ref _flushCount),
+                BytesWritten = Interlocked.Read(ref _bytesWritten),
+                BytesFlushed = Interlocked.Read(ref _bytesFlushed),
+                WriteStalls = Interlocked.Read(ref _writeStalls),
+                GroupCommits = Interlocked.Read(ref _groupCommits),
+                GroupedWrites = Interlocked.Read(ref _groupedWrites),
+                BlockCacheHitRate = _blockCache?.HitRate ?? 0,
+            };
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed || _closing, this);
+        if (Volatile.Read(ref _backgroundError) is { } error)
+            throw new IOException($"the database in '{_directory}' stopped accepting writes after a background flush failed: {error.Message}. Reopen it to recover from the WAL.", error);
+    }
+}

@@ -1,0 +1,41 @@
+namespace Kv.Engine;
+
+/// <summary>A point-in-time picture of the engine (see <see cref="Database.GetStats"/>).</summary>
+public sealed class EngineStats
+{
+    /// <summary>Arena bytes of the mutable memtable.</summary>
+    public long MemtableBytes { get; init; }
+
+    /// <summary>Arena bytes of the memtable being flushed (0 if none).</summary>
+    public long ImmutableMemtableBytes { get; init; }
+
+    /// <summary>Live table files per level (index = level).</summary>
+    public IReadOnlyList<int> FilesPerLevel { get; init; } = [];
+
+    /// <summary>Bytes of live table files per level.</summary>
+    public IReadOnlyList<long> BytesPerLevel { get; init; } = [];
+
+    /// <summary>Bytes appended to the current WAL file.</summary>
+    public long WalBytes { get; init; }
+
+    /// <summary>Memtable flushes completed since open.</summary>
+    public long FlushCount { get; init; }
+
+    /// <summary>Encoded batch bytes accepted by writes since open (user data written).</summary>
+    public long BytesWritten { get; init; }
+
+    /// <summary>Bytes of table files written by flushes since open.</summary>
+    public long BytesFlushed { get; init; }
+
+    /// <summary>Times a writer had to wait because the previous memtable was still flushing.</summary>
+    public long WriteStalls { get; init; }
+
+    /// <summary>Durable (PerWrite) write groups committed: each is one WAL record and one fsync.</summary>
+    public long GroupCommits { get; init; }
+
+    /// <summary>Writes those groups carried (GroupedWrites / GroupCommits = writes per fsync).</summary>
+    public long GroupedWrites { get; init; }
+
+    /// <summary>Block cache hit rate (0..1).</summary>
+    public double BlockCacheHitRate { get; init; }
+}

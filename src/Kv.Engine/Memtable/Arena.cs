@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+
+namespace Kv.Engine.Memtable;
+
+/// <summary>
+/// Bump allocator over large byte[] chunks: memtable entries live here instead of one GC object
+/// per entry. An allocation is addressed by a 64-bit pointer <c>chunk index &lt;&lt; 32 | offset</c>;
+/// 0 is never a valid pointer (every chunk starts allocating at offset 8).
+/// </summary>
+/// <remarks>
+/// Threading: one allocating thread at a time (the memtable's single writer). Any number of
+/// threads may resolve pointers concurrently: a chunk is published (volatile write of the chunk
+/// table) before any pointer into it can be published by the skiplist, and chunks never move.
+/// Chunks are ordinary GC arrays, reclaimed when the memtable and every snapshot that pins it are
+/// gone; nothing is ever freed individually.
+/// </remarks>
+internal sealed class Arena
+{
+    private const int FirstOffset = 8;
+
+    private readonly int _chunkSize;
+    private byte[][] _chunks = new byte[8][];
+    private int _chunkCount;
+    private byte[]? _current;
+    private int _currentIndex = -1;
+    private int _offset;
+    private long _allocatedBytes;
+    private long _usedBytes;
+
+    public Arena(int chunkSize)
+    {
+        _chunkSize = chunkSize;
+    }
+
+    /// <summary>Bytes reserved from the GC for this arena (chunk sizes summed).</summary>
+    public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
+
+    /// <summary>Bytes handed out by <see cref="Allocate"/> (what the entries take, alignment included).</summary>
+    public long UsedBytes => Volatile.Read(ref _usedBytes);
+
+    /// <summary>Reserves <paramref name="size"/> bytes aligned to 8; returns its pointer.</summary>
+    public long Allocate(int size)
+    {
+        var aligned = (size + 7) & ~7;
+        Volatile.Write(ref _usedBytes, _usedBytes + aligned);
+        if (_current is null || _offset + aligned > _current.Length)
+        {
+            // Entries bigger than a quarter chunk get a chunk of their own so the shared chunk is not wasted.
+            var chunkLength = aligned + FirstOffset > _chunkSize / 4 ? aligned + FirstOffset : _chunkSize;
+            var chunk = GC.AllocateUninitializedArray<byte>(chunkLength);
+            var index = AddChunk(chunk);
+            Volatile.Write(ref _allocatedBytes, _allocatedBytes + chunkLength);
+            if (chunkLength != _chunkSize && _current is not null)
+            {
+                // keep bump-allocating in the current shared chunk afterwards
+                return ((long)index << 32) | FirstOffset;
+            }
+            _current = chunk;
+            _currentIndex = index;
+            _offset = FirstOffset;
+        }
+        var pointer = ((long)_currentIndex << 32) | (uint)_offset;
+        _offset += aligned;
+        return pointer;
+    }
+
+    private int AddChunk(byte[] chunk)
+    {
+        var chunks = _chunks;
+        if (_chunkCount == chunks.Length)
+        {
+            var grown = new byte[chunks.Length * 2][];
+            Array.Copy(chunks, grown, chunks.Length);
+            chunks = grown;
+        }
+        chunks[_chunkCount] = chunk;
+        Volatile.Write(ref _chunks, chunks);
+        return _chunkCount++;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte[] Chunk(long pointer) => Volatile.Read(ref _chunks)[(int)(pointer >> 32)];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Offset(long pointer) => (int)(uint)pointer;
+}

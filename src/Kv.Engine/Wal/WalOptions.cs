@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Engine.Wal;
+
+/// <summary>Options of <see cref="WalWriter.Create"/>; read once when the writer is created.</summary>
+public sealed class WalOptions
+{
+    public WalSyncMode SyncMode { get; set; } = WalSyncMode.PerWrite;
+
+    /// <summary>How often <see cref="WalSyncMode.Periodic"/> writes and syncs the buffered records.</summary>
+    public TimeSpan PeriodicSyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Write with O_DIRECT and aligned buffers when the file system is the local one and accepts it;
+    /// otherwise (or when false) buffered writes + fdatasync. The choice is logged.</summary>
+    public bool UseDirectIO { get; set; } = true;
+
+    /// <summary>Drives the periodic sync timer.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    public ILogger? Logger { get; set; }
+}

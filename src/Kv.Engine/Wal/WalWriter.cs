@@ -1,0 +1,406 @@
+using Kv.Engine.IO;
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Engine.Wal;
+
+/// <summary>
+/// Appends records to a write-ahead log in <see cref="LogFormat"/>, with group commit: every appender waiting at
+/// the same moment shares one write and one fdatasync.
+/// </summary>
+/// <remarks>
+/// Threading: <see cref="Append"/>, <see cref="AppendAsync"/> and <see cref="Length"/> may be called from any
+/// number of threads at once; <see cref="Dispose"/> once, after the last append has returned.
+/// <para>Group commit (leader/followers): an appender frames its record into the pending buffer under
+/// <c>_mutex</c> and gets a sequence number. If no write is in flight it becomes the leader: it swaps the pending
+/// buffer with the spare one, releases <c>_mutex</c>, writes and syncs the whole buffer (holding <c>_io</c>),
+/// then publishes the highest sequence it covered (<c>_completedSeq</c>). Appenders that arrive meanwhile frame
+/// into the fresh pending buffer and wait; when the leader finishes, it releases the waiters its group covered and
+/// hands leadership straight to the oldest remaining waiter, which writes the next group, covering all of them with
+/// one sync. Synchronous waiters each wait on their own thread-static event (<c>_waiters</c>), so a finished group
+/// wakes only its own members and the next leader, without a convoy on <c>_mutex</c>; async waiters await the
+/// group's <see cref="TaskCompletionSource"/> (one per group, created only if an async appender joins it), and a
+/// thread-pool item leads a group that only async appenders wait for. Dispose waits for an active leader on
+/// <c>_mutex</c> (Monitor).</para>
+/// <para><c>_mutex</c> guards every field except the file; the file is touched only under <c>_io</c>, by the
+/// leader, the periodic timer (which leads like an appender) or Dispose. A failed write or sync makes the writer
+/// unusable: the records of the failed group and every later append throw <see cref="IOException"/> (a failed
+/// fsync cannot be retried safely).</para>
+/// </remarks>
+public sealed class WalWriter : IDisposable
+{
+    private const int InitialBufferSize = 64 * 1024;
+    private const int MaxRetainedBufferSize = 4 * 1024 * 1024;
+    private const int PeriodicWriteThreshold = 1024 * 1024;
+
+    private readonly object _mutex = new();
+    private readonly object _io = new();
+    private readonly IWritableFile _file;
+    private readonly string _path;
+    private readonly bool _perWrite;
+    private readonly ILogger? _logger;
+    private readonly ITimer? _timer;
+    private readonly Action<object?> _leadFromPool;
+
+    private byte[] _pending = new byte[InitialBufferSize];
+    private int _pendingLength;
+    private byte[] _spare = new byte[InitialBufferSize];
+    private long _length;
+    private long _appendedSeq;
+    private long _completedSeq;
+    private bool _leaderActive;
+    private bool _unsynced;
+    private int _syncWaiters; // Dispose calls waiting on Monitor for the leader to finish
+    private readonly List<Waiter> _waiters = [];
+    private TaskCompletionSource? _asyncWaiters;
+    private Exception? _failure;
+    private bool _disposed;
+    private long _writeCount;
+    private long _syncCount;
+
+    private WalWriter(IWritableFile file, string path, WalOptions options, bool direct, string ioMode)
+    {
+        _file = file;
+        _path = path;
+        _perWrite = options.SyncMode == WalSyncMode.PerWrite;
+        _logger = options.Logger;
+        IsDirectIO = direct;
+        IOMode = ioMode;
+        _leadFromPool = _ => LeadForAsyncWaiters();
+        if (!_perWrite)
+        {
+            if (options.PeriodicSyncInterval <= TimeSpan.Zero)
+                throw new ArgumentOutOfRangeException(nameof(options), options.PeriodicSyncInterval, "the periodic sync interval must be positive");
+            _timer = options.TimeProvider.CreateTimer(static s => ((WalWriter)s!).OnTimer(), this,
+                                                      options.PeriodicSyncInterval, options.PeriodicSyncInterval);
+        }
+    }
+
+    /// <summary>True if the log is written with O_DIRECT.</summary>
+    public bool IsDirectIO { get; }
+
+    /// <summary>How the log is written, in words (also logged at creation).</summary>
+    public string IOMode { get; }
+
+    public string Path => _path;
+
+    /// <summary>Bytes of the log including records still waiting for their group's write.</summary>
+    public long Length
+    {
+        get { lock (_mutex) return _length; }
+    }
+
+    /// <summary>Writes issued to the file so far (one per group).</summary>
+    public long WriteCount => Interlocked.Read(ref _writeCount);
+
+    /// <summary>Syncs issued to the file so far (one per group in <see cref="WalSyncMode.PerWrite"/> mode).</summary>
+    public long SyncCount => Interlocked.Read(ref _syncCount);
+
+    /// <summary>Creates (truncating) the log at <paramref name="path"/> and makes its directory entry durable.
+    /// On <see cref="LocalFileSystem"/> under Linux the file is written with O_DIRECT if
+    /// <see cref="WalOptions.UseDirectIO"/> is set and the file system accepts it, else buffered; either way
+    /// syncs are fdatasync. Other file systems are written through their <see cref="IFileSystem.CreateWritable"/>.</summary>
+    public static WalWriter Create(IFileSystem fs, string path, WalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(fs);
+        ArgumentNullException.ThrowIfNull(options);
+        IWritableFile file;
+        bool direct;
+        string mode;
+        if (fs is LocalFileSystem && OperatingSystem.IsLinux())
+        {
+            string? reason = "disabled by the options";
+            var posix = options.UseDirectIO ? PosixWritableFile.TryCreate(path, direct: true, out reason) : null;
+            posix ??= PosixWritableFile.TryCreate(path, direct: false, out _)!;
+            file = posix;
+            direct = posix.IsDirect;
+            mode = direct
+                ? $"O_DIRECT, {PosixWritableFile.Alignment}-byte aligned writes, fdatasync"
+                : $"buffered writes, fdatasync (O_DIRECT not used: {reason})";
+        }
+        else
+        {
+            file = fs.CreateWritable(path);
+            direct = false;
+            mode = $"buffered writes through {fs.GetType().Name}";
+        }
+        try
+        {
+            var directory = System.IO.Path.GetDirectoryName(path);
+            fs.SyncDirectory(string.IsNullOrEmpty(directory) ? "." : directory);
+            var writer = new WalWriter(file, path, options, direct, mode);
+            options.Logger?.LogInformation("WAL {Path}: {IOMode}, sync {SyncMode}", path, mode, options.SyncMode);
+            return writer;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Appends one record. <see cref="WalSyncMode.PerWrite"/>: returns once it is durable (sharing the
+    /// sync with every appender waiting at the same moment). Periodic: returns without waiting for a sync (see <see cref="WalSyncMode.Periodic"/>).</summary>
+    /// <exception cref="IOException">the record's write or sync failed, or an earlier one did.</exception>
+    public void Append(ReadOnlySpan<byte> payload)
+    {
+        Waiter waiter;
+        lock (_mutex)
+        {
+            ThrowIfUnusable();
+            var seq = FrameLocked(payload);
+            if (!_perWrite)
+            {
+                WritePeriodicLocked();
+                return;
+            }
+            if (!_leaderActive)
+            {
+                LeadLocked(sync: true);
+                if (_completedSeq >= seq) return;
+                throw Failed();
+            }
+            waiter = t_waiter ??= new Waiter();
+            waiter.Signal.Reset();
+            waiter.Seq = seq;
+            waiter.Outcome = Waiter.Waiting;
+            _waiters.Add(waiter);
+        }
+        waiter.Signal.Wait();
+        switch (waiter.Outcome)
+        {
+            case Waiter.Done:
+                return;
+            case Waiter.Lead:
+                lock (_mutex)
+                {
+                    LeadLocked(sync: true); // leadership was handed over: _leaderActive is already set for us
+                    if (_completedSeq >= waiter.Seq) return;
+                }
+                throw Failed();
+            default:
+                throw Failed();
+        }
+    }
+
+    /// <summary>Like <see cref="Append"/>, but waits for the group's sync asynchronously. When no write is in flight
+    /// the caller leads the group itself and the write happens synchronously on its thread. Cancelling stops the
+    /// wait, not the record: it may still become durable.</summary>
+    public ValueTask AppendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        Task wait;
+        lock (_mutex)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ThrowIfUnusable();
+            var seq = FrameLocked(payload.Span);
+            if (!_perWrite)
+            {
+                WritePeriodicLocked();
+                return default;
+            }
+            if (!_leaderActive)
+            {
+                LeadLocked(sync: true);
+                if (_completedSeq >= seq) return default;
+                throw Failed();
+            }
+            _asyncWaiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            wait = _asyncWaiters.Task;
+        }
+        return new ValueTask(cancellationToken.CanBeCanceled ? wait.WaitAsync(cancellationToken) : wait);
+    }
+
+    /// <summary>Writes and syncs whatever is buffered, then closes the file.</summary>
+    /// <exception cref="IOException">the final write or sync failed.</exception>
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        Exception? finalError = null;
+        lock (_mutex)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            while (_leaderActive)
+            {
+                _syncWaiters++;
+                try { Monitor.Wait(_mutex); }
+                finally { _syncWaiters--; }
+            }
+            if (_failure is null && (_pendingLength > 0 || _unsynced))
+            {
+                LeadLocked(sync: true);
+                finalError = _failure;
+            }
+        }
+        lock (_io) _file.Dispose();
+        if (finalError is not null) throw Failed();
+    }
+
+    private long FrameLocked(ReadOnlySpan<byte> payload)
+    {
+        var size = LogFormat.EncodedLength(_length, payload.Length);
+        var needed = _pendingLength + size;
+        if (needed > _pending.Length)
+        {
+            var bigger = new byte[Math.Max(needed, Math.Min((long)_pending.Length * 2, Array.MaxLength))];
+            _pending.AsSpan(0, _pendingLength).CopyTo(bigger);
+            _pending = bigger;
+        }
+        _pendingLength += LogFormat.Encode(_length, payload, _pending.AsSpan(_pendingLength));
+        _length += size;
+        return ++_appendedSeq;
+    }
+
+    /// <summary>Periodic mode. Buffered files: hands the records to the OS at once (one write per group, no sync),
+    /// so a crash of the process alone loses nothing. O_DIRECT files: every write goes to the device, so records
+    /// stay in the buffer until the timer (or until the buffer is large).</summary>
+    private void WritePeriodicLocked()
+    {
+        if (_leaderActive || (IsDirectIO && _pendingLength < PeriodicWriteThreshold)) return;
+        LeadLocked(sync: false);
+        if (_failure is not null) throw Failed();
+    }
+
+    /// <summary>Writes (and syncs) every framed record as one group. Called and returns with <c>_mutex</c> held
+    /// exactly once; releases it during the I/O.</summary>
+    private void LeadLocked(bool sync)
+    {
+        _leaderActive = true;
+        var buffer = _pending;
+        var length = _pendingLength;
+        var target = _appendedSeq;
+        var asyncWaiters = _asyncWaiters;
+        _pending = _spare;
+        _pendingLength = 0;
+        _asyncWaiters = null;
+        var wrote = length > 0;
+        Exception? error = null;
+        Monitor.Exit(_mutex);
+        try
+        {
+            lock (_io)
+            {
+                if (wrote)
+                {
+                    _file.Append(buffer.AsSpan(0, length));
+                    Interlocked.Increment(ref _writeCount);
+                }
+                if (sync)
+                {
+                    _file.Sync();
+                    Interlocked.Increment(ref _syncCount);
+                }
+                else
+                {
+                    _file.Flush();
+                }
+            }
+        }
+        catch (Exception e) // whatever the file throws, the group failed: never leave waiters without an outcome
+        {
+            error = e;
+        }
+        finally
+        {
+            Monitor.Enter(_mutex);
+        }
+
+        _spare = buffer.Length > MaxRetainedBufferSize ? new byte[InitialBufferSize] : buffer;
+        if (error is null)
+        {
+            _completedSeq = target;
+            _unsynced = !sync && (_unsynced || wrote);
+            asyncWaiters?.TrySetResult();
+        }
+        else
+        {
+            _failure ??= new IOException(
+                $"the WAL '{_path}' failed to {(sync ? "write and sync" : "write")} ({error.Message}); its unsynced records are not durable " +
+                "and it accepts no more writes: close the database and reopen it to recover from the log", error);
+            _logger?.LogError(error, "WAL {Path}: write/sync failed; the log is closed to writes", _path);
+            asyncWaiters?.TrySetException(_failure);
+            _asyncWaiters?.TrySetException(_failure);
+            _asyncWaiters = null;
+        }
+        _leaderActive = false;
+        var nextLeader = ReleaseWaitersLocked();
+        if (nextLeader is not null)
+        {
+            _leaderActive = true;
+            nextLeader.Outcome = Waiter.Lead;
+            nextLeader.Signal.Set();
+        }
+        else if (_asyncWaiters is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_leadFromPool, null, preferLocal: false);
+        }
+        if (_syncWaiters > 0) Monitor.PulseAll(_mutex);
+    }
+
+    /// <summary>Wakes the waiters whose records are now durable (or failed) and removes the oldest still waiting,
+    /// returned to become the next leader.</summary>
+    private Waiter? ReleaseWaitersLocked()
+    {
+        Waiter? next = null;
+        var kept = 0;
+        for (var i = 0; i < _waiters.Count; i++)
+        {
+            var w = _waiters[i];
+            if (_failure is not null || w.Seq <= _completedSeq)
+            {
+                w.Outcome = _failure is null ? Waiter.Done : Waiter.Failed;
+                w.Signal.Set();
+            }
+            else if (next is null || w.Seq < next.Seq)
+            {
+                if (next is not null) _waiters[kept++] = next;
+                next = w;
+            }
+            else
+            {
+                _waiters[kept++] = w;
+            }
+        }
+        _waiters.RemoveRange(kept, _waiters.Count - kept);
+        return next;
+    }
+
+    private void LeadForAsyncWaiters()
+    {
+        lock (_mutex)
+        {
+            if (!_leaderActive && _asyncWaiters is not null && _failure is null) LeadLocked(sync: _perWrite);
+        }
+    }
+
+    private void OnTimer()
+    {
+        lock (_mutex)
+        {
+            if (_disposed || _failure is not null || _leaderActive) return;
+            if (_pendingLength == 0 && !_unsynced) return;
+            LeadLocked(sync: true);
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failure is not null) throw Failed();
+    }
+
+    private IOException Failed() => new(_failure!.Message, _failure);
+
+    /// <summary>A synchronous appender waiting for its record. One per thread, reused: a thread waits for one record
+    /// at a time. <see cref="Outcome"/> is written under <c>_mutex</c> before <see cref="Signal"/> is set.</summary>
+    private sealed class Waiter
+    {
+        public const int Waiting = 0, Done = 1, Failed = 2, Lead = 3;
+
+        public readonly ManualResetEventSlim Signal = new(initialState: false);
+        public long Seq;
+        public int Outcome;
+    }
+
+    [ThreadStatic] private static Waiter? t_waiter;
+}

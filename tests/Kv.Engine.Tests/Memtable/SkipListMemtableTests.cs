@@ -1,0 +1,158 @@
+using System.Text;
+using Kv.Engine.Format;
+using Kv.Engine.Memtable;
+
+namespace Kv.Engine.Tests.Memtable;
+
+public class SkipListMemtableTests
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static byte[] Val(string s)
+    {
+        var v = new byte[EntryValue.EncodedLength(0, s.Length)];
+        EntryValue.Write(v, 0, B(s));
+        return v;
+    }
+
+    [Fact]
+    public void TryGetNewest_OlderTimestampInsertedLater_ReturnsHighestTimestamp()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        m.Add(B("k"), 10, EntryKind.Value, Val("new"), 1);
+        m.Add(B("k"), 5, EntryKind.Value, Val("old"), 2);
+        Assert.True(m.TryGetNewest(B("k"), out var ts, out var kind, out var value));
+        Assert.Equal(10, ts);
+        Assert.Equal(EntryKind.Value, kind);
+        Assert.Equal(Val("new"), value.ToArray());
+    }
+
+    [Fact]
+    public void TryGetNewest_TombstoneAndValueAtSameTimestamp_TombstoneWins()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        m.Add(B("k"), 7, EntryKind.Value, Val("v"), 1);
+        m.Add(B("k"), 7, EntryKind.Tombstone, default, 2);
+        Assert.True(m.TryGetNewest(B("k"), out var ts, out var kind, out _));
+        Assert.Equal(7, ts);
+        Assert.Equal(EntryKind.Tombstone, kind);
+    }
+
+    [Fact]
+    public void TryGetNewest_IdenticalInternalKeys_GreaterValueWinsWhateverTheOrder()
+    {
+        foreach (var order in new[] { new[] { "b", "a", "c" }, new[] { "c", "b", "a" }, new[] { "a", "c", "b" } })
+        {
+            var m = new SkipListMemtable(64 * 1024);
+            var seq = 0;
+            foreach (var v in order) m.Add(B("k"), 3, EntryKind.Value, Val(v), ++seq);
+            Assert.True(m.TryGetNewest(B("k"), out _, out _, out var value));
+            Assert.Equal(Val("c"), value.ToArray());
+        }
+    }
+
+    [Fact]
+    public void TryGetNewest_PrefixOfStoredKey_IsAbsent()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        m.Add(B("abc"), 1, EntryKind.Value, Val("v"), 1);
+        Assert.False(m.TryGetNewest(B("ab"), out _, out _, out _));
+        Assert.False(m.TryGetNewest(B("abcd"), out _, out _, out _));
+        Assert.False(m.TryGetNewest(default, out _, out _, out _));
+    }
+
+    [Fact]
+    public void Iterator_ManyRandomEntries_YieldsInternalKeyOrder()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        var rng = new Random(42);
+        var expected = new List<byte[]>();
+        for (var i = 0; i < 5000; i++)
+        {
+            var key = B($"key{rng.Next(1000):D4}");
+            var ts = rng.Next(1, 50);
+            var kind = rng.Next(4) == 0 ? EntryKind.Tombstone : EntryKind.Value;
+            m.Add(key, ts, kind, kind == EntryKind.Value ? Val("x") : default, i + 1);
+            var ik = new byte[InternalKey.EncodedLength(key.Length)];
+            InternalKey.Write(ik, key, ts, kind);
+            expected.Add(ik);
+        }
+        expected.Sort((a, b) => InternalKey.Compare(a, b));
+        using var it = m.NewIterator();
+        var n = 0;
+        for (it.SeekToFirst(); it.Valid; it.Next()) Assert.Equal(expected[n++], it.Key.ToArray());
+        Assert.Equal(expected.Count, n);
+        Assert.Equal(5000, m.EntryCount);
+    }
+
+    [Fact]
+    public void Iterator_Snapshot_HidesLaterSequences()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        m.Add(B("a"), 1, EntryKind.Value, Val("1"), 1);
+        m.Add(B("b"), 1, EntryKind.Value, Val("2"), 2);
+        m.Add(B("c"), 1, EntryKind.Value, Val("3"), 3);
+        using var it = m.NewIterator(snapshotSequence: 2);
+        var keys = new List<string>();
+        for (it.SeekToFirst(); it.Valid; it.Next()) keys.Add(Encoding.UTF8.GetString(InternalKey.UserKey(it.Key)));
+        Assert.Equal(["a", "b"], keys);
+    }
+
+    [Fact]
+    public void Add_LargeEntries_GetOwnChunksAndReadBack()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        var big = new byte[1 << 20];
+        new Random(1).NextBytes(big);
+        var bigEntry = new byte[EntryValue.EncodedLength(0, big.Length)];
+        EntryValue.Write(bigEntry, 0, big);
+        m.Add(B("big"), 1, EntryKind.Value, bigEntry, 1);
+        m.Add(B("small"), 1, EntryKind.Value, Val("s"), 2);
+        Assert.True(m.TryGetNewest(B("big"), out _, out _, out var v));
+        Assert.True(v.SequenceEqual(bigEntry));
+        Assert.True(m.TryGetNewest(B("small"), out _, out _, out var s));
+        Assert.Equal(Val("s"), s.ToArray());
+        Assert.True(m.ApproximateMemoryUsage >= big.Length);
+    }
+
+    [Fact]
+    public void ConcurrentReaders_WhileWriterInserts_AlwaysSeeSortedCompleteEntries()
+    {
+        var m = new SkipListMemtable(64 * 1024);
+        const int total = 20000;
+        var done = 0;
+        var failures = 0;
+        var readers = new Thread[2];
+        for (var r = 0; r < readers.Length; r++)
+        {
+            readers[r] = new Thread(() =>
+            {
+                while (Volatile.Read(ref done) == 0)
+                {
+                    using var it = m.NewIterator();
+                    byte[]? previous = null;
+                    for (it.SeekToFirst(); it.Valid; it.Next())
+                    {
+                        var key = it.Key.ToArray();
+                        // every value repeats its key: a torn node would not
+                        if (!it.Value[1..].SequenceEqual(InternalKey.UserKey(key))) Interlocked.Increment(ref failures);
+                        if (previous is not null && InternalKey.Compare(previous, key) > 0) Interlocked.Increment(ref failures);
+                        previous = key;
+                    }
+                }
+            });
+            readers[r].Start();
+        }
+        var rng = new Random(7);
+        for (var i = 0; i < total; i++)
+        {
+            var key = B($"k{rng.Next(100000)}");
+            var entry = new byte[EntryValue.EncodedLength(0, key.Length)];
+            EntryValue.Write(entry, 0, key);
+            m.Add(key, i, EntryKind.Value, entry, i + 1);
+        }
+        Volatile.Write(ref done, 1);
+        foreach (var t in readers) t.Join();
+        Assert.Equal(0, failures);
+    }
+}

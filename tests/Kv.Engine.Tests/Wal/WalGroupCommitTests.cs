@@ -1,0 +1,128 @@
+using Kv.Engine.IO;
+using Kv.Engine.Tests.IO;
+using Kv.Engine.Wal;
+using static Kv.Engine.Tests.Wal.WalTestData;
+
+namespace Kv.Engine.Tests.Wal;
+
+/// <summary>Group commit: appenders that wait at the same moment share one write and one sync. Counted through a
+/// wrapping file system, not timed.</summary>
+public class WalGroupCommitTests
+{
+    private const int Followers = 15;
+
+    private static long FramedLength(int records, int size)
+    {
+        long position = 0;
+        for (var i = 0; i < records; i++) position += LogFormat.EncodedLength(position, size);
+        return position;
+    }
+
+    private static void WaitUntil(Func<bool> condition)
+    {
+        var spin = new SpinWait();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached in 30 s");
+            spin.SpinOnce(sleep1Threshold: 10);
+        }
+    }
+
+    [Fact]
+    public void Append_WritersWaitingBehindASync_ShareTheNextSync()
+    {
+        var fs = new CountingFileSystem(NewFs());
+        using var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
+        fs.SyncGate.Reset();
+        var returned = 0;
+        var leader = new Thread(() => { wal.Append(Payload(0, 100)); Interlocked.Increment(ref returned); });
+        leader.Start();
+        WaitUntil(() => fs.SyncsStarted == 1);
+
+        var followers = Enumerable.Range(1, Followers).Select(i => new Thread(() =>
+        {
+            wal.Append(Payload(i, 100));
+            Interlocked.Increment(ref returned);
+        })).ToList();
+        followers.ForEach(t => t.Start());
+        // every follower has framed its record: they are all waiting for durability
+        WaitUntil(() => wal.Length == FramedLength(Followers + 1, 100));
+        Assert.Equal(0, Volatile.Read(ref returned));
+
+        fs.SyncGate.Set();
+        leader.Join();
+        followers.ForEach(t => t.Join());
+
+        Assert.Equal(Followers + 1, returned);
+        Assert.Equal(2, fs.Syncs);   // the leader's, then one for all followers
+        Assert.Equal(2, fs.Appends);
+        Assert.Equal(2, wal.SyncCount);
+        Assert.Equal(Followers + 1, Replay(fs, "/w/1.log").Count);
+    }
+
+    [Fact]
+    public async Task AppendAsync_TasksWaitingBehindASync_ShareTheNextSync()
+    {
+        var fs = new CountingFileSystem(NewFs());
+        using var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
+        fs.SyncGate.Reset();
+        var leader = Task.Run(() => wal.AppendAsync(Payload(0, 100), CancellationToken.None).AsTask());
+        WaitUntil(() => fs.SyncsStarted == 1);
+
+        var followers = Enumerable.Range(1, Followers).Select(i => wal.AppendAsync(Payload(i, 100), CancellationToken.None).AsTask()).ToList();
+        Assert.All(followers, t => Assert.False(t.IsCompleted));
+
+        fs.SyncGate.Set();
+        await leader;
+        await Task.WhenAll(followers);
+
+        Assert.Equal(2, fs.Syncs);
+        Assert.Equal(Followers + 1, Replay(fs, "/w/1.log").Count);
+    }
+
+    [Fact]
+    public void Append_ManyThreadsOnASlowDisk_FewerSyncsThanRecordsAndAllReplayed()
+    {
+        const int threads = 8, perThread = 40;
+        var fs = new CountingFileSystem(NewFs()) { SyncDelay = TimeSpan.FromMilliseconds(1) };
+        using (var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions()))
+        {
+            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+            {
+                for (var i = 0; i < perThread; i++) wal.Append(Payload((t * 1000) + i, 100));
+            })).ToList();
+            workers.ForEach(t => t.Start());
+            workers.ForEach(t => t.Join());
+            Assert.True(wal.SyncCount < threads * perThread, $"{wal.SyncCount} syncs for {threads * perThread} records");
+        }
+        var read = Replay(fs, "/w/1.log").Select(r => Convert.ToHexString(r.Payload)).ToHashSet();
+        Assert.Equal(threads * perThread, read.Count);
+    }
+
+    [Fact]
+    public void Append_SyncFailsForAGroup_EveryWriterOfTheGroupGetsIOException()
+    {
+        var inner = NewFs();
+        var fs = new CountingFileSystem(inner);
+        var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
+        fs.SyncGate.Reset();
+        var failures = 0;
+        void Write(int i)
+        {
+            try { wal.Append(Payload(i, 10)); }
+            catch (IOException) { Interlocked.Increment(ref failures); }
+        }
+        var threads = Enumerable.Range(0, 6).Select(i => new Thread(() => Write(i))).ToList();
+        threads[0].Start();
+        WaitUntil(() => fs.SyncsStarted == 1);
+        threads.Skip(1).ToList().ForEach(t => t.Start());
+        WaitUntil(() => wal.Length == FramedLength(6, 10));
+        inner.Crash(); // the sync in flight now fails: the file's writer is dead
+        fs.SyncGate.Set();
+        threads.ForEach(t => t.Join());
+        Assert.Equal(6, failures);
+        Assert.Throws<IOException>(() => wal.Append([1]));
+        wal.Dispose();
+    }
+}
