@@ -169,8 +169,9 @@ public sealed class Coordinator
             }
             failure = response.Error;
         }
-        catch (Exception e) when (e is InternodeException or OperationCanceledException)
+        catch (Exception e)
         {
+            // Whatever went wrong (timeout, refused, a remote error), the replica may lack the write: hint it.
             failure = e.Message;
         }
         _logger.LogDebug("Write to {Replica} failed: {Reason}", replica, failure);

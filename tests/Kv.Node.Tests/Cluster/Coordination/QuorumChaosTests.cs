@@ -109,7 +109,7 @@ public sealed class QuorumChaosTests
                 .Select(r => cluster.Nodes.Single(n => n.Address == r).Store.ReadAsync(storageKey).AsTask().Result)
                 .Select(c => (c.Outcome, c.Digest)).Distinct().ToList();
             // An unacknowledged write may be nowhere (refused as unavailable before any send), but never on only some replicas.
-            Assert.True(digests.Count == 1 && (digests[0].Outcome == ReadOutcome.Found || !acked.ContainsKey(key)), $"{key} replicas diverge ({string.Join(",", digests)}): {context}");
+            Assert.True(digests.Count == 1 && (digests[0].Outcome == ReadOutcome.Found || !acked.ContainsKey(key)), $"{key} replicas diverge ({string.Join(",", digests)}) on {string.Join(",", cluster.Nodes[0].Coordinator.ReplicasOf(storageKey))}; hints stored/delivered {string.Join(" ", cluster.Nodes.Select(n => n.Handoff!.HintsStored + "/" + n.Handoff.HintsDelivered))}: {context}");
         }
     }
 }
