@@ -348,10 +348,13 @@ public sealed partial class Database : IDisposable
             foreach (var t in _tables.Values) levels = Math.Max(levels, t.Level + 1);
             var files = new int[levels];
             var bytes = new long[levels];
+            long entries = _active.Memtable.EntryCount + (_immutable?.Memtable.EntryCount ?? 0);
             foreach (var t in _tables.Values)
             {
                 files[t.Level]++;
                 bytes[t.Level] += t.FileSize;
+                var props = t.Reader.Properties;
+                entries += Math.Max(0, props.EntryCount - props.TombstoneCount);
             }
             return new EngineStats
             {
@@ -367,6 +370,7 @@ public sealed partial class Database : IDisposable
                 GroupCommits = Interlocked.Read(ref _groupCommits),
                 GroupedWrites = Interlocked.Read(ref _groupedWrites),
                 BlockCacheHitRate = _blockCache?.HitRate ?? 0,
+                EstimatedEntries = entries,
             };
         }
     }

@@ -38,4 +38,8 @@ public sealed class EngineStats
 
     /// <summary>Block cache hit rate (0..1).</summary>
     public double BlockCacheHitRate { get; init; }
+
+    /// <summary>An estimate of live entries: memtable entries plus table entries minus table tombstones. Counts a key
+    /// once per table or memtable holding a version of it, so overwrites not yet compacted make it high.</summary>
+    public long EstimatedEntries { get; init; }
 }

@@ -52,7 +52,7 @@ public sealed class NodeOptions
 
     public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
 
-    public bool DirectIO { get; set; }
+    public bool DirectIO { get; set; } = true;
 
     public string LogLevel { get; set; } = "Information";
 

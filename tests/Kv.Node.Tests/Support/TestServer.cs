@@ -11,7 +11,33 @@ namespace Kv.Node.Tests.Support;
 /// <summary>An in-process RESP server on 127.0.0.1, port 0, over a given keyspace.</summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private TestServer(RespServer server) => Server = server;
+    private readonly Func<ValueTask> _dispose;
+
+    private TestServer(RespServer server, Func<ValueTask>? dispose = null)
+    {
+        Server = server;
+        _dispose = dispose ?? server.DisposeAsync;
+    }
+
+    /// <summary>A whole node (engine included) in a data directory, as kv-node runs it.</summary>
+    public static async Task<TestServer> StartNodeAsync(string dataDirectory, TimeProvider? time = null, Action<NodeOptions>? configure = null)
+    {
+        var options = new NodeOptions
+        {
+            DataDirectory = dataDirectory,
+            RespPort = 0,
+            Bind = "127.0.0.1",
+            AdminCommands = AdminCommandsMode.All,
+            ShutdownTimeout = TimeSpan.FromSeconds(5),
+            MemtableSizeBytes = 4 << 20,
+            BlockCacheBytes = 8 << 20,
+        };
+        configure?.Invoke(options);
+        var host = await NodeHost.StartAsync(options, NullLoggerFactory.Instance, time);
+        return new TestServer(host.Server, host.DisposeAsync) { Host = host };
+    }
+
+    public NodeHost? Host { get; private init; }
 
     public RespServer Server { get; }
 
@@ -52,5 +78,5 @@ public sealed class TestServer : IAsyncDisposable
         return new RawClient(socket);
     }
 
-    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _dispose();
 }

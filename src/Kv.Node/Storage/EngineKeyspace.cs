@@ -1,0 +1,348 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Kv.Engine;
+using Kv.Gossip.Ring;
+using Kv.Node.Time;
+using Partitioner = Kv.Gossip.Ring.Partitioner;
+
+namespace Kv.Node.Storage;
+
+/// <summary>
+/// The keyspace of a single node: every key lives in the local engine as
+/// <c>[token: u64 BE][user key]</c> (<see cref="Partitioner.WriteStorageKey"/>), every write carries a
+/// timestamp from the node's <see cref="HybridLogicalClock"/>, and expiry is the engine's per-value
+/// expiry (expired values read as absent).
+/// </summary>
+/// <remarks>
+/// Threading: thread-safe. Plain reads and blind writes go straight to the engine. Read-modify-writes
+/// (conditional SET, GETDEL, GETEX, EXPIRE family, DEL's existence count) hold one of 1024 striped
+/// async locks, chosen by the key's hash, across their read and their (durable) write, so they are
+/// atomic against each other on this node. A blind write racing a read-modify-write is ordered by its
+/// timestamp (highest wins), like any concurrent writes.
+/// Write batches are pooled; a batch returns to the pool once its write completed.
+/// </remarks>
+public sealed class EngineKeyspace : IKeyspace
+{
+    private const int StripeCount = 1024;
+    private const int StackKeyLimit = 512;
+    private readonly Database _db;
+    private readonly HybridLogicalClock _clock;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim[] _stripes = new SemaphoreSlim[StripeCount];
+    private readonly ConcurrentQueue<WriteBatch> _batches = new();
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_discard;
+
+    public EngineKeyspace(Database database, HybridLogicalClock clock, TimeProvider time)
+    {
+        _db = database;
+        _clock = clock;
+        _time = time;
+        for (var i = 0; i < StripeCount; i++) _stripes[i] = new SemaphoreSlim(1, 1);
+    }
+
+    public HybridLogicalClock Clock => _clock;
+
+    private long NowUnixMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ---- reads ----
+
+    public ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default) =>
+        new(Read(key.Span, value));
+
+    private KeyLookup Read(ReadOnlySpan<byte> key, IBufferWriter<byte>? value)
+    {
+        byte[]? rented = null;
+        var storageKey = key.Length + Partitioner.TokenPrefixLength <= StackKeyLimit
+            ? stackalloc byte[StackKeyLimit]
+            : (rented = ArrayPool<byte>.Shared.Rent(key.Length + Partitioner.TokenPrefixLength));
+        try
+        {
+            var n = Partitioner.WriteStorageKey(storageKey, key);
+            IBufferWriter<byte> destination;
+            if (value is null)
+            {
+                var discard = t_discard ??= new ArrayBufferWriter<byte>(256);
+                discard.ResetWrittenCount();
+                destination = discard;
+            }
+            else
+            {
+                destination = value;
+            }
+            _db.TryGet(storageKey[..n], destination, out var status, out _, out var expiresAt);
+            return status == ReadStatus.Found ? new KeyLookup(true, expiresAt) : KeyLookup.Absent;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    // ---- writes ----
+
+    public ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default)
+    {
+        var batch = RentBatch();
+        Put(batch, key.Span, value.Span, expiresAtUnixMs);
+        return Commit(batch, cancellationToken);
+    }
+
+    public ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    {
+        var batch = RentBatch();
+        foreach (var (key, value) in pairs.Span) Put(batch, key.Span, value.Span, 0);
+        return Commit(batch, cancellationToken);
+    }
+
+    private void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAtUnixMs)
+    {
+        byte[]? rented = null;
+        var storageKey = key.Length + Partitioner.TokenPrefixLength <= StackKeyLimit
+            ? stackalloc byte[StackKeyLimit]
+            : (rented = ArrayPool<byte>.Shared.Rent(key.Length + Partitioner.TokenPrefixLength));
+        var n = Partitioner.WriteStorageKey(storageKey, key);
+        batch.Put(storageKey[..n], value, _clock.Now(), expiresAtUnixMs);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    private void Tombstone(WriteBatch batch, ReadOnlySpan<byte> key)
+    {
+        byte[]? rented = null;
+        var storageKey = key.Length + Partitioner.TokenPrefixLength <= StackKeyLimit
+            ? stackalloc byte[StackKeyLimit]
+            : (rented = ArrayPool<byte>.Shared.Rent(key.Length + Partitioner.TokenPrefixLength));
+        var n = Partitioner.WriteStorageKey(storageKey, key);
+        batch.Delete(storageKey[..n], _clock.Now());
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    private WriteBatch RentBatch() => _batches.TryDequeue(out var batch) ? batch : new WriteBatch();
+
+    private void ReturnBatch(WriteBatch batch)
+    {
+        if (batch.ByteSize > 64 * 1024 || _batches.Count > 1024) return; // let big ones go to the GC
+        batch.Clear();
+        _batches.Enqueue(batch);
+    }
+
+    private ValueTask Commit(WriteBatch batch, CancellationToken cancellationToken)
+    {
+        ValueTask write;
+        try
+        {
+            write = _db.WriteAsync(batch, cancellationToken);
+        }
+        catch
+        {
+            ReturnBatch(batch);
+            throw;
+        }
+        if (write.IsCompletedSuccessfully)
+        {
+            write.GetAwaiter().GetResult();
+            ReturnBatch(batch);
+            return default;
+        }
+        return AwaitCommitAsync(write, batch);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitCommitAsync(ValueTask write, WriteBatch batch)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            ReturnBatch(batch);
+        }
+    }
+
+    // ---- read-modify-writes (under the key's stripe lock) ----
+
+    private SemaphoreSlim StripeOf(ReadOnlySpan<byte> key) => _stripes[(int)(System.IO.Hashing.XxHash3.HashToUInt64(key) % StripeCount)];
+
+    public async ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default)
+    {
+        var stripe = StripeOf(key.Span);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = Read(key.Span, previousValue);
+            var write = options.Condition switch
+            {
+                SetCondition.IfAbsent => !current.Found,
+                SetCondition.IfPresent => current.Found,
+                _ => true,
+            };
+            if (write)
+            {
+                var expiresAt = options.KeepTtl ? current.ExpiresAtUnixMs : options.ExpiresAtUnixMs;
+                var batch = RentBatch();
+                Put(batch, key.Span, value.Span, expiresAt);
+                await Commit(batch, cancellationToken).ConfigureAwait(false);
+            }
+            return new SetResult(write, current);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    public async ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
+    {
+        var stripe = StripeOf(key.Span);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!Read(key.Span, null).Found) return false;
+            var batch = RentBatch();
+            Tombstone(batch, key.Span);
+            await Commit(batch, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    public async ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default)
+    {
+        var stripe = StripeOf(key.Span);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = Read(key.Span, value);
+            if (current.Found)
+            {
+                var batch = RentBatch();
+                Tombstone(batch, key.Span);
+                await Commit(batch, cancellationToken).ConfigureAwait(false);
+            }
+            return current;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    public async ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default)
+    {
+        var stripe = StripeOf(key.Span);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            var current = Read(key.Span, buffer);
+            if (!current.Found) return current;
+            value.Write(buffer.WrittenSpan);
+            if (update.Action != ExpiryAction.Keep && update.Allows(current.ExpiresAtUnixMs))
+                await RewriteExpiryAsync(key, buffer.WrittenMemory, update, cancellationToken).ConfigureAwait(false);
+            return current;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    public async ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
+    {
+        var stripe = StripeOf(key.Span);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            var current = Read(key.Span, buffer);
+            if (!current.Found || update.Action == ExpiryAction.Keep || !update.Allows(current.ExpiresAtUnixMs)) return false;
+            if (update.Action == ExpiryAction.Persist && current.ExpiresAtUnixMs == 0) return false;
+            await RewriteExpiryAsync(key, buffer.WrittenMemory, update, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    /// <summary>Writes the value again with the new expiry; an expiry not in the future deletes the key (Redis semantics).</summary>
+    private ValueTask RewriteExpiryAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, ExpiryUpdate update, CancellationToken cancellationToken)
+    {
+        var batch = RentBatch();
+        if (update.Action == ExpiryAction.Set && update.ExpiresAtUnixMs <= NowUnixMs) Tombstone(batch, key.Span);
+        else Put(batch, key.Span, value.Span, update.Action == ExpiryAction.Persist ? 0 : update.ExpiresAtUnixMs);
+        return Commit(batch, cancellationToken);
+    }
+
+    // ---- walks ----
+
+    public ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default)
+    {
+        Span<byte> start = stackalloc byte[Partitioner.TokenPrefixLength];
+        BinaryPrimitives.WriteUInt64BigEndian(start, ScanCursor.ResumeToken(cursor));
+        using var scanner = _db.Scan(cursor == 0 ? [] : start, []);
+        var first = true;
+        ulong last = 0;
+        while (scanner.MoveNext())
+        {
+            var storageKey = scanner.Key;
+            if (storageKey.Length < Partitioner.TokenPrefixLength) continue;
+            var token = Partitioner.TokenOfStorageKey(storageKey);
+            if (!first && token != last && keys.Count >= count)
+            {
+                // Stop on a token boundary at an even resume token in (last, token].
+                var resume = (last & 1) == 1 ? last + 1 : last + 2;
+                if (resume > last && resume <= token) return new(ScanCursor.FromResumeToken(resume));
+            }
+            keys.Add(Partitioner.UserKeyOfStorageKey(storageKey).ToArray());
+            last = token;
+            first = false;
+        }
+        return new(0L);
+    }
+
+    public long EstimateKeyCount() => EngineStatistics.EstimateKeys(_db);
+
+    public async ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default)
+    {
+        long deleted = 0;
+        var batch = new WriteBatch();
+        using (var scanner = _db.Scan([], []))
+        {
+            while (scanner.MoveNext())
+            {
+                batch.Delete(scanner.Key, _clock.Now());
+                deleted++;
+                if (batch.Count >= 1000)
+                {
+                    await _db.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+        }
+        if (batch.Count > 0) await _db.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+        return deleted;
+    }
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        _db.Flush();
+        return default;
+    }
+
+    public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine()
+    {
+        var list = EngineStatistics.Describe(_db);
+        list.Add(new("hlc_last", _clock.Last.ToString(CultureInfo.InvariantCulture)));
+        return list;
+    }
+}
