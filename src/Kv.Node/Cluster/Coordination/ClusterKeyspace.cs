@@ -48,9 +48,12 @@ public sealed class ClusterKeyspace : IKeyspace
 
     public Coordinator Coordinator => _coordinator;
 
+    /// <summary>INFO's ring section (set by the node that owns the gossiper), or null.</summary>
+    public Func<IReadOnlyList<KeyValuePair<string, string>>>? DescribeRing { get; init; }
+
     /// <summary>A view of the same cluster at other levels (a connection's choice).</summary>
     public ClusterKeyspace WithConsistency(ConsistencyLevel readLevel, ConsistencyLevel writeLevel) =>
-        readLevel == ReadLevel && writeLevel == WriteLevel ? this : new ClusterKeyspace(_coordinator, _localStore, _hints, readLevel, writeLevel);
+        readLevel == ReadLevel && writeLevel == WriteLevel ? this : new ClusterKeyspace(_coordinator, _localStore, _hints, readLevel, writeLevel) { DescribeRing = DescribeRing };
 
     private long Now => _coordinator.Time.GetUtcNow().ToUnixTimeMilliseconds();
 

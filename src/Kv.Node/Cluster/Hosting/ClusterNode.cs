@@ -49,7 +49,7 @@ public sealed class ClusterNode : IAsyncDisposable
         _handoff = handoff;
         Coordinator = coordinator;
         _store = store;
-        Keyspace = new ClusterKeyspace(coordinator, store, handoff, options.ReadConsistency, options.WriteConsistency);
+        Keyspace = new ClusterKeyspace(coordinator, store, handoff, options.ReadConsistency, options.WriteConsistency) { DescribeRing = DescribeRing };
     }
 
     public ClusterOptions Options { get; }
