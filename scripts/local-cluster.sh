@@ -2,7 +2,6 @@
 # Starts a 3-node KvStore cluster on loopback: RESP on 6379-6381, internode on 7001-7003,
 # data under ./data/node{1,2,3}, replication factor 3, QUORUM reads and writes.
 # Ctrl-C stops all three. Connect with: redis-cli -p 6379 (any node serves every key).
-# Requires kv-node's host to run ClusterNode when --peer-port is given (see docs/cluster.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build src/Kv.Node -c Release -v quiet -nologo
