@@ -1,4 +1,6 @@
 using Kv.Engine;
+using Kv.Node.Cluster.Hosting;
+using Kv.Node.Cluster.Replica;
 using Kv.Node.Resp;
 using Kv.Node.Storage;
 using Kv.Node.Time;
@@ -30,6 +32,9 @@ public sealed class NodeHost : IAsyncDisposable
     }
 
     public NodeOptions Options { get; }
+
+    /// <summary>The cluster membership and coordinator when <c>--peer-port</c> is set; null for a single node.</summary>
+    public ClusterNode? Cluster { get; private init; }
 
     public Database Database { get; }
 
@@ -81,18 +86,36 @@ public sealed class NodeHost : IAsyncDisposable
             throw new ConfigurationException($"data: cannot open the engine in '{directory}': {e.Message}");
         }
         var keyspace = new EngineKeyspace(database, clock, time);
-        var server = new RespServer(options, keyspace, time, loggerFactory);
+        ClusterNode? cluster = null;
+        IKeyspace served = keyspace;
+        RespServer server;
         try
         {
+            if (options.Cluster.Enabled)
+            {
+                // A cluster member serves every key through the coordinator; its replica data lives in the same engine.
+                cluster = await ClusterNode.StartAsync(options.Cluster, directory, new EngineReplicaStore(database), clock,
+                    $"{options.Bind}:{options.RespPort}", time, loggerFactory).ConfigureAwait(false);
+                served = cluster.Keyspace;
+                logger.LogInformation("cluster member {Node} on peer port {Peer} (rf {Rf}, seeds {Seeds})", cluster.NodeId, cluster.PeerAddress, options.Cluster.ReplicationFactor, string.Join(",", options.Cluster.Seeds));
+            }
+            server = new RespServer(options, served, time, loggerFactory);
             await server.StartAsync().ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
+            database.Dispose();
+            throw new ConfigurationException($"peer-port: cannot listen on {options.Cluster.PeerHost}:{options.Cluster.PeerPort}: {e.Message}");
         }
         catch
         {
+            if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             database.Dispose();
             throw;
         }
         logger.LogInformation("kv-node serving data in {Directory} (sync: {Sync})", directory, options.Sync);
-        return new NodeHost(options, database, keyspace, server, logger);
+        return new NodeHost(options, database, keyspace, server, logger) { Cluster = cluster };
     }
 
     public async Task StopAsync()
@@ -100,6 +123,7 @@ public sealed class NodeHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
         _logger.LogInformation("stopping: no new connections, finishing in-flight requests");
         await Server.StopAsync().ConfigureAwait(false);
+        if (Cluster is not null) await Cluster.DisposeAsync().ConfigureAwait(false);
         try
         {
             await Keyspace.FlushAsync().ConfigureAwait(false);

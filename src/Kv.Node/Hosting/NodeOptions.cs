@@ -1,3 +1,4 @@
+using Kv.Node.Cluster.Hosting;
 using Kv.Node.Resp;
 
 namespace Kv.Node.Hosting;
@@ -54,6 +55,9 @@ public sealed class NodeOptions
     public bool DirectIO { get; set; } = true;
 
     public string LogLevel { get; set; } = "Information";
+
+    /// <summary>Cluster membership and replication (--peer-port, --seeds, ...); a single node when PeerPort is 0.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
 
     /// <summary>Grace period for in-flight requests at shutdown.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);

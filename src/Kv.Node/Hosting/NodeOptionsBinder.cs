@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Kv.Node.Cluster.Hosting;
 using Kv.Node.Resp;
 using Microsoft.Extensions.Configuration;
 
@@ -37,6 +38,16 @@ public static class NodeOptionsBinder
         new("memtable-size", "SIZE", "Memtable size before it is flushed to an SSTable. Default 64mb", (o, v) => o.MemtableSizeBytes = Size("memtable-size", v, 1 << 20, 4L << 30)),
         new("block-cache-size", "SIZE", "Block cache for SSTable reads. Default 256mb", (o, v) => o.BlockCacheBytes = Size("block-cache-size", v, 0, 1L << 40)),
         new("direct-io", "true|false", "Write the WAL with O_DIRECT where the file system allows it (buffered + fdatasync otherwise). Default true", (o, v) => o.DirectIO = Bool("direct-io", v)),
+        new("node-id", "ID", "Cluster: this node's stable identity. Default: generated once, kept in <data>/cluster/node-id", (o, v) => o.Cluster.NodeId = v.Length == 0 ? null : v),
+        new("peer-port", "PORT", "Cluster: internode (gossip and replica) port; setting it makes this node a cluster member. Default 0 = single node", (o, v) => o.Cluster.PeerPort = (int)Integer("peer-port", v, 0, 65535)),
+        new("peer-host", "ADDRESS", "Cluster: IP address peers reach this node on (and the internode listen address). Default 127.0.0.1", (o, v) => o.Cluster.PeerHost = v),
+        new("seeds", "HOST:PORT,...", "Cluster: peer addresses of seed nodes to join through (a node may list itself)", (o, v) => o.Cluster.Seeds = ClusterOptionParsing.Seeds(v)),
+        new("dc", "NAME", "Cluster: datacenter name. Default dc1", (o, v) => o.Cluster.Datacenter = v),
+        new("rack", "NAME", "Cluster: rack name; replicas go to distinct racks where possible. Default rack1", (o, v) => o.Cluster.Rack = v),
+        new("replication-factor", "N", "Cluster: replicas of every key. Default 3", (o, v) => o.Cluster.ReplicationFactor = (int)Integer("replication-factor", v, 1, 255)),
+        new("read-consistency", "ONE|TWO|QUORUM|ALL", "Cluster: default read consistency of connections (per connection: see docs/cluster.md). Default QUORUM", (o, v) => o.Cluster.ReadConsistency = ClusterOptionParsing.Consistency("read-consistency", v, allowAny: false)),
+        new("write-consistency", "ANY|ONE|TWO|QUORUM|ALL", "Cluster: default write consistency of connections. Default QUORUM", (o, v) => o.Cluster.WriteConsistency = ClusterOptionParsing.Consistency("write-consistency", v, allowAny: true)),
+        new("hint-window", "SECONDS", "Cluster: a replica down longer than this gets no more hints. Default 10800 (3 h)", (o, v) => o.Cluster.HintWindow = Seconds("hint-window", v)),
         new("log-level", "LEVEL", "Trace, Debug, Information (default), Warning, Error, Critical or None", (o, v) => o.LogLevel = OneOf("log-level", v, "Trace", "Debug", "Information", "Warning", "Error", "Critical", "None")),
     ];
 

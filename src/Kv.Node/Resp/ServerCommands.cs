@@ -232,6 +232,12 @@ internal static class ServerCommands
         {
             text.Append("# Cluster\r\ncluster_enabled:0\r\n\r\n");
         }
+        if (Want("ring") && c.Keyspace is Cluster.Coordination.ClusterKeyspace { DescribeRing: { } describeRing })
+        {
+            text.Append("# Ring\r\n");
+            foreach (var (key, value) in describeRing()) text.Append(key).Append(':').Append(value).Append("\r\n");
+            text.Append("\r\n");
+        }
         var result = text.ToString();
         c.Reply.WriteBulk(result.EndsWith("\r\n\r\n", StringComparison.Ordinal) ? result[..^2] : result);
         return default;

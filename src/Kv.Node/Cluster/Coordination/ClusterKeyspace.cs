@@ -1,0 +1,252 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Kv.Gossip.Ring;
+using Kv.Node.Cluster.Hints;
+using Kv.Node.Cluster.Replica;
+using Kv.Node.Storage;
+using Kv.Protocol.Internode;
+
+namespace Kv.Node.Cluster.Coordination;
+
+/// <summary>
+/// The command layer's <see cref="IKeyspace"/> for a cluster node: every command goes through the
+/// <see cref="Coordinator"/> to the replicas of its keys, at this view's read and write consistency
+/// levels (QUORUM/QUORUM by default; <see cref="WithConsistency"/> gives a connection its own view).
+/// </summary>
+/// <remarks>
+/// Multi-key commands (MGET, MSET, DEL of several keys) run one coordinated request per key, in
+/// parallel, so keys owned by different replicas work; they are not atomic across keys.
+/// Conditional and returning commands (SET NX/XX/GET/KEEPTTL, SETNX, GETDEL, GETEX, EXPIRE family,
+/// PERSIST, DEL's count) are a coordinated read followed by a coordinated write: NOT linearizable.
+/// Two clients racing SET NX on different nodes can both succeed (the higher timestamp wins on the
+/// replicas). Linearizable conditional updates need a SERIAL (Paxos) level, which does not exist yet.
+/// SCAN walks the ring in token order, one token range at a time, reading each range from one live
+/// replica (consistency ONE per range): keys written at QUORUM are seen, but a key written only to a
+/// replica that is not the one asked may be missed until repair.
+/// Threading: thread-safe; views share the coordinator.
+/// </remarks>
+public sealed class ClusterKeyspace : IKeyspace
+{
+    private readonly Coordinator _coordinator;
+    private readonly ILocalReplicaStore _localStore;
+    private readonly HintedHandoff? _hints;
+
+    public ClusterKeyspace(Coordinator coordinator, ILocalReplicaStore localStore, HintedHandoff? hints = null,
+        ConsistencyLevel readLevel = ConsistencyLevel.Quorum, ConsistencyLevel writeLevel = ConsistencyLevel.Quorum)
+    {
+        if (readLevel == ConsistencyLevel.Any) throw new ArgumentException("ANY is not a read consistency level", nameof(readLevel));
+        _coordinator = coordinator;
+        _localStore = localStore;
+        _hints = hints;
+        ReadLevel = readLevel;
+        WriteLevel = writeLevel;
+    }
+
+    public ConsistencyLevel ReadLevel { get; }
+
+    public ConsistencyLevel WriteLevel { get; }
+
+    public Coordinator Coordinator => _coordinator;
+
+    /// <summary>INFO's ring section (set by the node that owns the gossiper), or null.</summary>
+    public Func<IReadOnlyList<KeyValuePair<string, string>>>? DescribeRing { get; init; }
+
+    /// <summary>A view of the same cluster at other levels (a connection's choice).</summary>
+    public ClusterKeyspace WithConsistency(ConsistencyLevel readLevel, ConsistencyLevel writeLevel) =>
+        readLevel == ReadLevel && writeLevel == WriteLevel ? this : new ClusterKeyspace(_coordinator, _localStore, _hints, readLevel, writeLevel) { DescribeRing = DescribeRing };
+
+    private long Now => _coordinator.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private async ValueTask<(KeyLookup Lookup, ReplicaCell Cell)> ReadLiveAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken)
+    {
+        var cell = await _coordinator.ReadAsync(key, ReadLevel, cancellationToken).ConfigureAwait(false);
+        return cell.IsLive(Now) ? (new KeyLookup(true, cell.ExpiresAt), cell) : (KeyLookup.Absent, cell);
+    }
+
+    private ValueTask<long> PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAt, CancellationToken cancellationToken) =>
+        _coordinator.WriteAsync(key, MutationKind.Value, value, expiresAt, WriteLevel, cancellationToken);
+
+    private ValueTask<long> TombstoneAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken) =>
+        _coordinator.WriteAsync(key, MutationKind.Tombstone, ReadOnlyMemory<byte>.Empty, 0, WriteLevel, cancellationToken);
+
+    public async ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default)
+    {
+        var (lookup, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        if (lookup.Found) value?.Write(cell.Value.Span);
+        return lookup;
+    }
+
+    public async ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default) =>
+        await PutAsync(key, value, expiresAtUnixMs, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default)
+    {
+        var (current, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        if (current.Found) previousValue?.Write(cell.Value.Span);
+        var write = options.Condition switch
+        {
+            SetCondition.IfAbsent => !current.Found,
+            SetCondition.IfPresent => current.Found,
+            _ => true,
+        };
+        if (write) await PutAsync(key, value, options.KeepTtl ? current.ExpiresAtUnixMs : options.ExpiresAtUnixMs, cancellationToken).ConfigureAwait(false);
+        return new SetResult(write, current);
+    }
+
+    public async ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    {
+        var writes = new Task[pairs.Length];
+        for (var i = 0; i < writes.Length; i++)
+        {
+            var (k, v) = pairs.Span[i];
+            writes[i] = PutAsync(k, v, 0, cancellationToken).AsTask();
+        }
+        await Task.WhenAll(writes).ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
+    {
+        var (current, _) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        // Tombstone even when absent here: a replica that was not asked may still hold the key.
+        await TombstoneAsync(key, cancellationToken).ConfigureAwait(false);
+        return current.Found;
+    }
+
+    public async ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default)
+    {
+        var (current, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        if (!current.Found) return current;
+        value.Write(cell.Value.Span);
+        await TombstoneAsync(key, cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    public async ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default)
+    {
+        var (current, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        if (!current.Found) return current;
+        value.Write(cell.Value.Span);
+        if (update.Action != ExpiryAction.Keep && update.Allows(current.ExpiresAtUnixMs)) await ApplyExpiryAsync(key, cell, update, cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    public async ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
+    {
+        var (current, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        if (!current.Found || update.Action == ExpiryAction.Keep || !update.Allows(current.ExpiresAtUnixMs)) return false;
+        if (update.Action == ExpiryAction.Persist && current.ExpiresAtUnixMs == 0) return false;
+        await ApplyExpiryAsync(key, cell, update, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    // The value is rewritten with a new timestamp and the new expiry; an expiry in the past deletes (as in Redis).
+    private async ValueTask ApplyExpiryAsync(ReadOnlyMemory<byte> key, ReplicaCell cell, ExpiryUpdate update, CancellationToken cancellationToken)
+    {
+        if (update.Action == ExpiryAction.Set && update.ExpiresAtUnixMs <= Now) await TombstoneAsync(key, cancellationToken).ConfigureAwait(false);
+        else await PutAsync(key, cell.Value, update.Action == ExpiryAction.Persist ? 0 : update.ExpiresAtUnixMs, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default)
+    {
+        count = Math.Max(1, count);
+        var token = cursor == 0 ? 0UL : ScanCursor.ResumeToken(cursor);
+        var now = Now;
+        var haveLast = false;
+        ulong last = 0;
+        while (true)
+        {
+            var placement = _coordinator.Placement;
+            var ring = placement.Ring;
+            if (ring.TokenCount == 0) throw new UnavailableException(ConsistencyLevel.One, "scan", 0, 1, 0);
+            var rangeIndex = ring.TokenIndexFor(token);
+            var rangeEnd = ring.Tokens[rangeIndex];
+            if (rangeEnd < token) rangeEnd = ulong.MaxValue; // past the last token: the wrapping range, up to the top of the token space
+            var replica = PickReplica(placement, rangeIndex)
+                ?? throw new UnavailableException(ConsistencyLevel.One, "scan", 0, 1, placement.ReplicasOfRange(rangeIndex).Length);
+
+            ReadOnlyMemory<byte> start = TokenKey(token);
+            ReadOnlyMemory<byte> end = rangeEnd == ulong.MaxValue ? ReadOnlyMemory<byte>.Empty : TokenKey(rangeEnd + 1);
+            while (true)
+            {
+                var page = await _coordinator.ScanReplicaAsync(replica, new RangeScanRequest(start, end, Math.Max(count - keys.Count, 1) + 16, false), cancellationToken).ConfigureAwait(false);
+                foreach (var row in page.Rows)
+                {
+                    if (row.Kind == MutationKind.Tombstone || (row.ExpiresAt != 0 && row.ExpiresAt <= now)) continue;
+                    var rowToken = Partitioner.TokenOfStorageKey(row.StorageKey.Span);
+                    if (haveLast && rowToken != last && keys.Count >= count)
+                    {
+                        // Resume on an even token past every key returned (see ScanCursor); if that would skip this
+                        // row's token, take this token too and stop at the next boundary.
+                        var resume = (last & 1) == 1 ? last + 1 : last + 2;
+                        if (resume > last && resume <= rowToken) return ScanCursor.FromResumeToken(resume);
+                    }
+                    keys.Add(Partitioner.UserKeyOfStorageKey(row.StorageKey.Span).ToArray());
+                    last = rowToken;
+                    haveLast = true;
+                }
+                if (page.IsComplete) break;
+                start = page.NextStartKey;
+            }
+            if (rangeEnd == ulong.MaxValue) return 0;
+            token = rangeEnd + 1;
+        }
+    }
+
+    private Gossip.Transport.NodeAddress? PickReplica(ReplicaPlacement placement, int rangeIndex)
+    {
+        Gossip.Transport.NodeAddress? chosen = null;
+        foreach (var e in placement.ReplicasOfRange(rangeIndex))
+        {
+            var address = placement.Ring.Endpoint(e);
+            if (address == _coordinator.LocalAddress) return address;
+            if (chosen is null && _coordinator.IsAlive(address)) chosen = address;
+        }
+        return chosen;
+    }
+
+    private static byte[] TokenKey(ulong token)
+    {
+        var key = new byte[Partitioner.TokenPrefixLength];
+        BinaryPrimitives.WriteUInt64BigEndian(key, token);
+        return key;
+    }
+
+    /// <summary>DBSIZE: this node's stored keys scaled by nodes / replication factor: an estimate (tombstones and skew included).</summary>
+    public long EstimateKeyCount()
+    {
+        var placement = _coordinator.Placement;
+        var width = Math.Max(1, placement.ReplicationWidth);
+        return _localStore.EstimateKeyCount() * Math.Max(1, placement.Ring.EndpointCount) / width;
+    }
+
+    /// <summary>FLUSHALL: walks the cluster and deletes every key at the write level; returns how many.</summary>
+    public async ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default)
+    {
+        long deleted = 0;
+        long cursor = 0;
+        var keys = new List<byte[]>();
+        do
+        {
+            keys.Clear();
+            cursor = await ScanAsync(cursor, 256, keys, cancellationToken).ConfigureAwait(false);
+            var deletes = new Task[keys.Count];
+            for (var i = 0; i < keys.Count; i++) deletes[i] = TombstoneAsync(keys[i], cancellationToken).AsTask();
+            await Task.WhenAll(deletes).ConfigureAwait(false);
+            deleted += keys.Count;
+        }
+        while (cursor != 0);
+        return deleted;
+    }
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => _localStore.FlushAsync(cancellationToken);
+
+    public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() =>
+    [
+        new("cluster_coordinator", "yes"),
+        new("read_consistency", ReadLevel.Name()),
+        new("write_consistency", WriteLevel.Name()),
+        new("read_repairs", _coordinator.ReadRepairs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("hints_stored", (_hints?.HintsStored ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("hints_delivered", (_hints?.HintsDelivered ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
+}

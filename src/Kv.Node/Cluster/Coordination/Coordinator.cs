@@ -1,0 +1,299 @@
+using System.Buffers.Binary;
+using Kv.Gossip.Ring;
+using Kv.Gossip.Transport;
+using Kv.Node.Cluster.Hints;
+using Kv.Node.Cluster.Messaging;
+using Kv.Node.Cluster.Replica;
+using Kv.Node.Time;
+using Kv.Protocol.Internode;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kv.Node.Cluster.Coordination;
+
+/// <summary>
+/// Coordinates one client read or write across the replicas of its key: timestamps writes with the
+/// node's HLC, sends to every natural replica, answers after the consistency level's count of
+/// acknowledgements, stores hints for replicas that are down or fail, and resolves reads by timestamp
+/// with blocking read repair.
+/// </summary>
+/// <remarks>
+/// Reads: round 1 asks the first live replica (this node first when it is a replica) for the full value
+/// and the next <c>blockFor - 1</c> for digests. If every answer came and the digests agree, that is the
+/// answer. Otherwise round 2 asks every live replica for its full value, needs <c>blockFor</c> answers,
+/// picks the newest version (<see cref="ReplicaCell.Supersedes"/>), and writes it to every replica that
+/// answered with something else, waiting for those writes before answering: so once a read at QUORUM
+/// returned a value, every later QUORUM read returns it or something newer (monotonic reads).
+/// Threading: thread-safe and stateless per request; any number of requests run concurrently.
+/// </remarks>
+public sealed class Coordinator
+{
+    private readonly NodeAddress _local;
+    private readonly MessagingService _messaging;
+    private readonly ILocalReplicaStore _localStore;
+    private readonly Func<ReplicaPlacement> _placement;
+    private readonly IEndpointLiveness _liveness;
+    private readonly HybridLogicalClock _clock;
+    private readonly HintedHandoff? _hints;
+    private readonly CoordinatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _readRepairs;
+    private long _pendingReplicaWrites;
+
+    public Coordinator(NodeAddress local, MessagingService messaging, ILocalReplicaStore localStore, Func<ReplicaPlacement> placement,
+        IEndpointLiveness liveness, HybridLogicalClock clock, HintedHandoff? hints = null, CoordinatorOptions? options = null,
+        TimeProvider? time = null, ILogger? logger = null)
+    {
+        _local = local;
+        _messaging = messaging;
+        _localStore = localStore;
+        _placement = placement;
+        _liveness = liveness;
+        _clock = clock;
+        _hints = hints;
+        _options = options ?? new CoordinatorOptions();
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public NodeAddress LocalAddress => _local;
+
+    public ReplicaPlacement Placement => _placement();
+
+    public IEndpointLiveness Liveness => _liveness;
+
+    public TimeProvider Time => _time;
+
+    /// <summary>
+    /// Replica writes still awaiting their outcome (ack, failure or hint), including those of requests already
+    /// answered: a QUORUM write returns after 2 acks while the third replica's send may still time out into a hint.
+    /// </summary>
+    public long PendingReplicaWrites => Interlocked.Read(ref _pendingReplicaWrites);
+
+    /// <summary>Replicas rewritten by blocking read repair since start.</summary>
+    public long ReadRepairs => Interlocked.Read(ref _readRepairs);
+
+    public static byte[] StorageKeyOf(ReadOnlySpan<byte> userKey)
+    {
+        var key = new byte[Partitioner.TokenPrefixLength + userKey.Length];
+        Partitioner.WriteStorageKey(key, userKey);
+        return key;
+    }
+
+    public bool IsAlive(NodeAddress endpoint) => endpoint == _local || _liveness.IsAlive(endpoint);
+
+    /// <summary>Writes a value or tombstone of <paramref name="userKey"/> at <paramref name="level"/>; returns the timestamp it was written with.</summary>
+    /// <exception cref="ClusterRequestException">Too few replicas are up, or too few acknowledged in time.</exception>
+    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    {
+        var timestamp = _clock.Now();
+        var mutation = new MutationRequest(StorageKeyOf(userKey.Span), kind == MutationKind.Tombstone ? ReadOnlyMemory<byte>.Empty : value, timestamp, expiresAtUnixMs, kind);
+        await WriteMutationAsync(mutation, level, cancellationToken).ConfigureAwait(false);
+        return timestamp;
+    }
+
+    /// <summary>Sends an already timestamped mutation to the replicas of its key at <paramref name="level"/>.</summary>
+    public async ValueTask WriteMutationAsync(MutationRequest mutation, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    {
+        var replicas = ReplicasOf(mutation.StorageKey.Span);
+        var blockFor = level.BlockFor(replicas.Length);
+        var alive = 0;
+        foreach (var r in replicas) if (IsAlive(r)) alive++;
+        if (level != ConsistencyLevel.Any && alive < blockFor) throw new UnavailableException(level, "write", alive, blockFor, replicas.Length);
+
+        var tracker = new WriteTracker(blockFor, replicas.Length, hintsCount: level == ConsistencyLevel.Any);
+        foreach (var replica in replicas)
+        {
+            if (replica == _local) _ = ApplyLocallyAsync(mutation, tracker, cancellationToken);
+            else if (IsAlive(replica)) _ = SendMutationAsync(replica, mutation, tracker, cancellationToken);
+            else if (Hint(replica, mutation)) tracker.HintStored();
+            else tracker.Failed();
+        }
+
+        bool ok;
+        try
+        {
+            // Remote sends time out on their own; this bounds a local apply stuck on its disk.
+            ok = await tracker.Completion.WaitAsync(_options.WriteTimeout + _options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            ok = false;
+        }
+        if (!ok)
+        {
+            var hinted = tracker.Hinted;
+            throw new ReplicaTimeoutException(level, "write", tracker.Acks, blockFor, replicas.Length,
+                hinted > 0 ? $"hints stored for {hinted}; the write may be visible later" : "the write may have been applied on some replicas");
+        }
+    }
+
+    private async Task ApplyLocallyAsync(MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _localStore.ApplyAsync(mutation, cancellationToken).ConfigureAwait(false);
+            tracker.Acknowledged();
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Local replica write failed");
+            tracker.Failed();
+        }
+    }
+
+    private async Task SendMutationAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _pendingReplicaWrites);
+        try
+        {
+            await SendOrHintAsync(replica, mutation, tracker, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingReplicaWrites);
+        }
+    }
+
+    private async Task SendOrHintAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
+    {
+        string? failure;
+        try
+        {
+            var response = await _messaging.SendMutationAsync(replica, mutation, _options.WriteTimeout, cancellationToken).ConfigureAwait(false);
+            if (response.Ok)
+            {
+                tracker.Acknowledged();
+                return;
+            }
+            failure = response.Error;
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong (timeout, refused, a remote error), the replica may lack the write: hint it.
+            failure = e.Message;
+        }
+        _logger.LogDebug("Write to {Replica} failed: {Reason}", replica, failure);
+        if (Hint(replica, mutation)) tracker.HintStored();
+        else tracker.Failed();
+    }
+
+    private bool Hint(NodeAddress replica, in MutationRequest mutation) =>
+        _options.HintedHandoff && _hints is not null && _hints.TryHint(replica, mutation);
+
+    /// <summary>Reads <paramref name="userKey"/> at <paramref name="level"/>: the newest version among the replicas that answered (expired values included; see <see cref="ReplicaCell.IsLive"/>).</summary>
+    /// <exception cref="ClusterRequestException">Too few replicas are up, or too few answered (or were repaired) in time.</exception>
+    public async ValueTask<ReplicaCell> ReadAsync(ReadOnlyMemory<byte> userKey, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    {
+        if (level == ConsistencyLevel.Any) throw new InvalidConsistencyException("consistency level ANY applies to writes only; read at ONE or higher");
+        var storageKey = StorageKeyOf(userKey.Span);
+        var replicas = ReplicasOf(storageKey);
+        var blockFor = level.BlockFor(replicas.Length);
+        var live = new List<NodeAddress>(replicas.Length);
+        foreach (var r in replicas) if (r == _local) live.Insert(0, r); else if (_liveness.IsAlive(r)) live.Add(r);
+        if (live.Count < blockFor) throw new UnavailableException(level, "read", live.Count, blockFor, replicas.Length);
+        if (blockFor == 0) return ReplicaCell.Absent;
+
+        // Round 1: data from the closest, digests from the rest of blockFor.
+        var first = new Task<ReadResponse?>[blockFor];
+        for (var i = 0; i < blockFor; i++) first[i] = ReadReplicaAsync(live[i], storageKey, digestOnly: i > 0, cancellationToken);
+        await Task.WhenAll(first).ConfigureAwait(false);
+        if (first[0].Result is { } data)
+        {
+            var digest = ValueDigest.Of(data);
+            var agree = true;
+            for (var i = 1; i < blockFor && agree; i++) agree = first[i].Result is { } d && d.Digest == digest;
+            if (agree) return ReplicaCell.FromResponse(data);
+        }
+
+        // Round 2: full values from every live replica, newest wins, repair the stale ones.
+        var full = new Task<ReadResponse?>[live.Count];
+        for (var i = 0; i < live.Count; i++) full[i] = ReadReplicaAsync(live[i], storageKey, digestOnly: false, cancellationToken);
+        await Task.WhenAll(full).ConfigureAwait(false);
+        var answered = 0;
+        var winner = ReplicaCell.Absent;
+        foreach (var t in full)
+        {
+            if (t.Result is not { } r) continue;
+            answered++;
+            var cell = ReplicaCell.FromResponse(r);
+            if (ReplicaCell.Supersedes(cell, winner)) winner = cell;
+        }
+        if (answered < blockFor) throw new ReplicaTimeoutException(level, "read", answered, blockFor, replicas.Length, "too few replicas answered in time");
+        if (winner.Outcome == ReadOutcome.Absent) return winner;
+
+        var winnerDigest = winner.Digest;
+        var repair = winner.ToMutation(storageKey);
+        var repairs = new List<Task<bool>>();
+        for (var i = 0; i < live.Count; i++)
+        {
+            if (full[i].Result is { } r && ValueDigest.Of(r) != winnerDigest) repairs.Add(RepairAsync(live[i], repair, cancellationToken));
+        }
+        if (repairs.Count == 0) return winner;
+        await Task.WhenAll(repairs).ConfigureAwait(false);
+        var current = answered - repairs.Count;
+        foreach (var t in repairs) if (t.Result) current++;
+        Interlocked.Add(ref _readRepairs, repairs.Count);
+        if (current < blockFor)
+            throw new ReplicaTimeoutException(level, "read repair", current, blockFor, replicas.Length, "replicas disagreed and too few could be repaired in time");
+        return winner;
+    }
+
+    private async Task<bool> RepairAsync(NodeAddress replica, MutationRequest repair, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (replica == _local)
+            {
+                await _localStore.ApplyAsync(repair, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            var response = await _messaging.SendMutationAsync(replica, repair, _options.ReadTimeout, cancellationToken).ConfigureAwait(false);
+            if (response.Ok) return true;
+        }
+        catch (Exception e) when (e is InternodeException or OperationCanceledException or IOException)
+        {
+            _logger.LogDebug("Read repair of {Replica} failed: {Reason}", replica, e.Message);
+        }
+        Hint(replica, repair);
+        return false;
+    }
+
+    private async Task<ReadResponse?> ReadReplicaAsync(NodeAddress replica, byte[] storageKey, bool digestOnly, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (replica == _local)
+            {
+                var cell = await _localStore.ReadAsync(storageKey, cancellationToken).ConfigureAwait(false);
+                return cell.ToResponse(digestOnly);
+            }
+            return await _messaging.SendReadAsync(replica, new ReadRequest(storageKey, digestOnly), _options.ReadTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InternodeException or OperationCanceledException or IOException)
+        {
+            _logger.LogDebug("Read from {Replica} failed: {Reason}", replica, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>The natural replicas of the key (addresses), in preference-list order.</summary>
+    /// <exception cref="UnavailableException">The ring has no members yet.</exception>
+    public NodeAddress[] ReplicasOf(ReadOnlySpan<byte> storageKey)
+    {
+        var placement = _placement();
+        if (placement.Ring.TokenCount == 0) throw new UnavailableException(ConsistencyLevel.One, "request", 0, 1, 0);
+        var replicas = placement.ReplicasFor(BinaryPrimitives.ReadUInt64BigEndian(storageKey));
+        var addresses = new NodeAddress[replicas.Length];
+        for (var i = 0; i < replicas.Length; i++) addresses[i] = placement.Ring.Endpoint(replicas[i]);
+        return addresses;
+    }
+
+    /// <summary>One page of a range scan from <paramref name="replica"/> (this node's store when it is the local one).</summary>
+    public async ValueTask<RangeScanResponse> ScanReplicaAsync(NodeAddress replica, RangeScanRequest request, CancellationToken cancellationToken = default)
+    {
+        if (replica == _local) return await _localStore.ScanAsync(request.StartKey, request.EndKey, request.Limit, request.IncludeTombstones, cancellationToken).ConfigureAwait(false);
+        return await _messaging.SendRangeScanAsync(replica, request, _options.ReadTimeout, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,14 @@
+namespace Kv.Node.Cluster.Coordination;
+
+/// <summary>Settings of a <see cref="Coordinator"/>. Plain values, read at construction.</summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>How long a write waits for replica acknowledgements.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a read waits for replica answers (per round: data/digests, then full values, then repair).</summary>
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Store hints for replicas that are down or time out (hinted handoff). On by default.</summary>
+    public bool HintedHandoff { get; set; } = true;
+}

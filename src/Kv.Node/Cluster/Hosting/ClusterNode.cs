@@ -1,0 +1,153 @@
+using System.Globalization;
+using Kv.Gossip.Membership;
+using Kv.Gossip.Ring;
+using Kv.Gossip.Transport;
+using Kv.Node.Cluster.Coordination;
+using Kv.Node.Cluster.Hints;
+using Kv.Node.Cluster.Messaging;
+using Kv.Node.Cluster.Net;
+using Kv.Node.Cluster.Replica;
+using Kv.Node.Time;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kv.Node.Cluster.Hosting;
+
+/// <summary>
+/// Everything that makes a node a cluster member, wired together: the internode TCP transport, gossip
+/// (membership, failure detection, the ring), internode messaging, the replica verbs over the local
+/// store, durable hints with their replay, and the coordinator behind a <see cref="ClusterKeyspace"/>
+/// that the RESP front end serves.
+/// </summary>
+/// <remarks>
+/// Tokens: chosen once and kept in <c>&lt;data&gt;/cluster/tokens</c> (a node must keep its tokens across
+/// restarts). A new node waits briefly to learn the ring from its seeds and then picks tokens with the
+/// balancing allocator; nodes started together all see an empty ring and fall back to tokens spread by a
+/// hash of their node id. There is no bootstrap streaming yet: a node joining a cluster that already
+/// holds data serves its ranges empty until reads repair them.
+/// Threading: <see cref="StartAsync"/> and <see cref="DisposeAsync"/> once each, from one thread; the
+/// rest is thread-safe.
+/// </remarks>
+public sealed class ClusterNode : IAsyncDisposable
+{
+    private readonly TcpTransport _transport;
+    private readonly MessagingService _messaging;
+    private readonly Gossiper _gossiper;
+    private readonly ClusterRing _ring;
+    private readonly HintedHandoff _handoff;
+    private readonly ILocalReplicaStore _store;
+
+    private ClusterNode(ClusterOptions options, string nodeId, TcpTransport transport, MessagingService messaging, Gossiper gossiper,
+        ClusterRing ring, HintedHandoff handoff, Coordinator coordinator, ILocalReplicaStore store)
+    {
+        Options = options;
+        NodeId = nodeId;
+        _transport = transport;
+        _messaging = messaging;
+        _gossiper = gossiper;
+        _ring = ring;
+        _handoff = handoff;
+        Coordinator = coordinator;
+        _store = store;
+        Keyspace = new ClusterKeyspace(coordinator, store, handoff, options.ReadConsistency, options.WriteConsistency) { DescribeRing = DescribeRing };
+    }
+
+    public ClusterOptions Options { get; }
+
+    public string NodeId { get; }
+
+    public NodeAddress PeerAddress => _transport.LocalAddress;
+
+    public Coordinator Coordinator { get; }
+
+    /// <summary>The keyspace the RESP server serves, at the configured default levels.</summary>
+    public ClusterKeyspace Keyspace { get; }
+
+    public Gossiper Gossiper => _gossiper;
+
+    public ClusterRing Ring => _ring;
+
+    public HintedHandoff HintedHandoff => _handoff;
+
+    /// <summary>INFO's ring section.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> DescribeRing() => RingDescription.Describe(_gossiper, _ring);
+
+    /// <summary>Starts the transport, gossip and hint replay; joins the ring.</summary>
+    /// <param name="clientAddress">host:port where this node serves RESP (gossiped for INFO ring).</param>
+    /// <exception cref="System.Net.Sockets.SocketException">The peer port cannot be bound.</exception>
+    public static async Task<ClusterNode> StartAsync(ClusterOptions options, string dataDirectory, ILocalReplicaStore store, HybridLogicalClock clock,
+        string clientAddress, TimeProvider? time = null, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    {
+        time ??= TimeProvider.System;
+        loggers ??= NullLoggerFactory.Instance;
+        if (options.ReplicationFactor < 1) throw new ArgumentException("--replication-factor must be at least 1");
+        var clusterDirectory = Path.Combine(dataDirectory, "cluster");
+        Directory.CreateDirectory(clusterDirectory);
+        var nodeId = options.NodeId ?? LoadOrCreate(Path.Combine(clusterDirectory, "node-id"), () => Guid.NewGuid().ToString("N")[..12]);
+
+        var transport = TcpTransport.Start(new TcpTransportOptions { ListenHost = options.PeerHost, ListenPort = options.PeerPort }, loggers.CreateLogger<TcpTransport>(), time);
+        var messaging = new MessagingService(transport, null, time, loggers.CreateLogger<MessagingService>());
+        var gossiper = new Gossiper(transport, new GossipOptions { Seeds = options.Seeds, Interval = options.GossipInterval }, time,
+            new Random(HashCode.Combine(nodeId, time.GetUtcNow().Ticks)), logger: loggers.CreateLogger<Gossiper>());
+        var ring = new ClusterRing(gossiper, new NetworkTopologyStrategy(new Dictionary<string, int> { [options.Datacenter] = options.ReplicationFactor }));
+        new ReplicaService(store, clock).Serve(messaging);
+        var handoff = new HintedHandoff(new HintStore(Path.Combine(dataDirectory, "hints"), time, loggers.CreateLogger<HintStore>()), messaging, gossiper,
+            new HintedHandoffOptions { HintWindow = options.HintWindow }, time, loggers.CreateLogger<HintedHandoff>());
+        gossiper.Register(handoff);
+        var coordinator = new Coordinator(transport.LocalAddress, messaging, store, () => ring.Current, gossiper, clock, handoff,
+            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout }, time, loggers.CreateLogger<Coordinator>());
+
+        var tokensFile = Path.Combine(clusterDirectory, "tokens");
+        var tokens = File.Exists(tokensFile) && TokenList.TryParse(File.ReadAllText(tokensFile).Trim(), out var saved) ? saved : null;
+        var states = new Dictionary<ApplicationState, string>
+        {
+            [ApplicationState.HostId] = nodeId,
+            [ApplicationState.Datacenter] = options.Datacenter,
+            [ApplicationState.Rack] = options.Rack,
+            [ApplicationState.InternodeAddress] = transport.LocalAddress.ToString(),
+            [ApplicationState.ClientAddress] = clientAddress,
+            [ApplicationState.SoftwareVersion] = typeof(ClusterNode).Assembly.GetName().Version?.ToString() ?? "0",
+            [ApplicationState.Status] = NodeStatusText.ToText(tokens is null ? NodeStatus.Joining : NodeStatus.Normal),
+        };
+        if (tokens is not null) states[ApplicationState.Tokens] = TokenList.Format(tokens);
+        gossiper.Start(states);
+
+        if (tokens is null)
+        {
+            // Learn the ring from the seeds for a few gossip rounds, then take balanced tokens against it.
+            var hasOtherSeeds = options.Seeds.Exists(s => s != transport.LocalAddress);
+            if (hasOtherSeeds) await Task.Delay(options.GossipInterval * 3, time, cancellationToken).ConfigureAwait(false);
+            var offset = (ulong)System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(nodeId));
+            tokens = TokenAllocator.Allocate(ring.Current.Ring, options.NumTokens, offset, options.ReplicationFactor);
+            File.WriteAllText(tokensFile, TokenList.Format(tokens));
+            gossiper.SetApplicationState(ApplicationState.Tokens, TokenList.Format(tokens));
+            gossiper.SetApplicationState(ApplicationState.Status, NodeStatusText.ToText(NodeStatus.Normal));
+        }
+        handoff.Start();
+        return new ClusterNode(options, nodeId, transport, messaging, gossiper, ring, handoff, coordinator, store);
+    }
+
+    private static string LoadOrCreate(string path, Func<string> create)
+    {
+        if (File.Exists(path))
+        {
+            var text = File.ReadAllText(path).Trim();
+            if (text.Length > 0) return text;
+        }
+        var value = create();
+        File.WriteAllText(path, value);
+        return value;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _gossiper.Stop();
+        await _handoff.DisposeAsync().ConfigureAwait(false);
+        await _messaging.DisposeAsync().ConfigureAwait(false);
+        await _gossiper.DisposeAsync().ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        await _store.FlushAsync().ConfigureAwait(false);
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{NodeId}@{PeerAddress}");
+}

@@ -1,0 +1,88 @@
+using Kv.Engine;
+using Kv.Protocol.Internode;
+
+namespace Kv.Node.Cluster.Replica;
+
+/// <summary>
+/// The replica store of a real node: the local LSM <see cref="Database"/>, whose keys are already storage
+/// keys (token | user key) and whose reads already return the highest-timestamp version, so mutations
+/// (hints, repairs, retries) are applied blindly with their coordinator timestamps.
+/// </summary>
+/// <remarks>
+/// Threading: thread-safe (the database is). Durability: <see cref="ApplyAsync"/> completes after the
+/// engine's group commit synced the write (in its default per-write sync mode).
+/// The engine reports an expired value as absent, so replicas agree on expiry by their own clocks: near the
+/// expiry instant a read may see a mismatch and repair the value, which is harmless (it expires again).
+/// </remarks>
+public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
+{
+    public Database Database { get; } = database;
+
+    public async ValueTask ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken = default)
+    {
+        var batch = new WriteBatch(mutation.StorageKey.Length + mutation.Value.Length + 32);
+        if (mutation.Kind == MutationKind.Tombstone) batch.Delete(mutation.StorageKey.Span, mutation.Timestamp);
+        else batch.Put(mutation.StorageKey.Span, mutation.Value.Span, mutation.Timestamp, mutation.ExpiresAt);
+        await Database.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask<ReplicaCell> ReadAsync(ReadOnlyMemory<byte> storageKey, CancellationToken cancellationToken = default)
+    {
+        var result = Database.Get(storageKey.Span);
+        return ValueTask.FromResult(result.Status switch
+        {
+            ReadStatus.Found => new ReplicaCell(ReadOutcome.Found, result.Timestamp, result.ExpiresAtUnixMs, result.Value ?? []),
+            ReadStatus.Deleted => new ReplicaCell(ReadOutcome.Deleted, result.Timestamp, 0, ReadOnlyMemory<byte>.Empty),
+            _ => ReplicaCell.Absent,
+        });
+    }
+
+    public ValueTask<RangeScanResponse> ScanAsync(ReadOnlyMemory<byte> startKey, ReadOnlyMemory<byte> endKey, int limit, bool includeTombstones, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var rows = new List<ScanRow>(Math.Min(limit, 1024));
+        ReadOnlyMemory<byte> next = ReadOnlyMemory<byte>.Empty;
+        using var scanner = Database.Scan(startKey.Span, endKey.Span, new ScanOptions { IncludeTombstones = includeTombstones });
+        while (scanner.MoveNext())
+        {
+            if (rows.Count == limit)
+            {
+                next = scanner.Key.ToArray();
+                break;
+            }
+            rows.Add(new ScanRow(scanner.Key.ToArray(), scanner.IsTombstone ? MutationKind.Tombstone : MutationKind.Value,
+                scanner.Timestamp, scanner.ExpiresAtUnixMs, scanner.IsTombstone ? ReadOnlyMemory<byte>.Empty : scanner.Value.ToArray()));
+        }
+        return ValueTask.FromResult(new RangeScanResponse([.. rows], next));
+    }
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Database.Flush();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Live keys stored here, counted by a full scan at most once per <see cref="KeyCountRefresh"/> (the engine keeps
+    /// no key count); between scans the last count is returned, so it is an estimate.
+    /// </summary>
+    public long EstimateKeyCount()
+    {
+        var now = Environment.TickCount64;
+        var cached = Interlocked.Read(ref _keyCount);
+        if (cached >= 0 && now - Interlocked.Read(ref _keyCountAtMs) < (long)KeyCountRefresh.TotalMilliseconds) return cached;
+        long count = 0;
+        using (var scanner = Database.Scan([], []))
+        {
+            while (scanner.MoveNext()) count++;
+        }
+        Interlocked.Exchange(ref _keyCount, count);
+        Interlocked.Exchange(ref _keyCountAtMs, now);
+        return count;
+    }
+
+    public TimeSpan KeyCountRefresh { get; init; } = TimeSpan.FromSeconds(10);
+
+    private long _keyCount = -1;
+    private long _keyCountAtMs;
+}

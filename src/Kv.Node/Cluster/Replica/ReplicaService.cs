@@ -1,0 +1,47 @@
+using Kv.Node.Cluster.Messaging;
+using Kv.Node.Time;
+using Kv.Protocol.Internode;
+
+namespace Kv.Node.Cluster.Replica;
+
+/// <summary>
+/// The replica side of the internode verbs: applies mutations and hints to the local store and answers
+/// full and digest reads and range scans. Every timestamp seen is merged into this node's clock, so a
+/// write this node coordinates later is ordered after every write it has stored.
+/// </summary>
+/// <remarks>Threading: stateless beyond its collaborators, which are thread-safe; handlers run concurrently.</remarks>
+public sealed class ReplicaService
+{
+    private readonly ILocalReplicaStore _store;
+    private readonly HybridLogicalClock? _clock;
+
+    public ReplicaService(ILocalReplicaStore store, HybridLogicalClock? clock = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _clock = clock;
+    }
+
+    /// <summary>Registers the mutation, hint, read and range-scan verbs on <paramref name="messaging"/>.</summary>
+    public void Serve(MessagingService messaging)
+    {
+        messaging.ServeMutations((_, m, ct) => ApplyAsync(m, ct));
+        messaging.ServeHints((_, m, ct) => ApplyAsync(m, ct));
+        messaging.ServeReads((_, r, ct) => ReadAsync(r, ct));
+        messaging.ServeRangeScans((_, s, ct) => _store.ScanAsync(s.StartKey, s.EndKey, Math.Clamp(s.Limit, 1, 10_000), s.IncludeTombstones, ct));
+    }
+
+    public async ValueTask<MutationResponse> ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken)
+    {
+        if (mutation.StorageKey.Length <= Kv.Gossip.Ring.Partitioner.TokenPrefixLength)
+            return MutationResponse.Failed("the storage key is shorter than its token prefix");
+        _clock?.Update(mutation.Timestamp);
+        await _store.ApplyAsync(mutation, cancellationToken).ConfigureAwait(false);
+        return MutationResponse.Applied;
+    }
+
+    public async ValueTask<ReadResponse> ReadAsync(ReadRequest request, CancellationToken cancellationToken)
+    {
+        var cell = await _store.ReadAsync(request.StorageKey, cancellationToken).ConfigureAwait(false);
+        return cell.ToResponse(request.DigestOnly);
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text;
+using Kv.Node.Cluster.Coordination;
+using Kv.Node.Cluster.Replica;
+using Kv.Protocol.Internode;
+
+namespace Kv.Node.Tests.Cluster.Coordination;
+
+public sealed class CoordinatorTests
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static Task<long> Set(TestNode node, string key, string value, ConsistencyLevel level) =>
+        node.Coordinator.WriteAsync(B(key), MutationKind.Value, B(value), 0, level).AsTask();
+
+    private static async Task<string?> Get(TestNode node, string key, ConsistencyLevel level)
+    {
+        var cell = await node.Coordinator.ReadAsync(B(key), level);
+        return cell.IsLive(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) ? Encoding.UTF8.GetString(cell.Value.Span) : null;
+    }
+
+    [Fact]
+    public async Task WriteAndRead_QuorumWithOneOfThreeDown_Succeed()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.StopAsync(cluster.Nodes[2]);
+        for (var i = 0; i < 20; i++) await Set(cluster.Nodes[i % 2], "k" + i, "v" + i, ConsistencyLevel.Quorum);
+        for (var i = 0; i < 20; i++) Assert.Equal("v" + i, await Get(cluster.Nodes[(i + 1) % 2], "k" + i, ConsistencyLevel.Quorum));
+    }
+
+    [Fact]
+    public async Task Write_AllWithOneDown_FailsWithUnavailable()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.StopAsync(cluster.Nodes[1]);
+        var e = await Assert.ThrowsAsync<UnavailableException>(() => Set(cluster.Nodes[0], "k", "v", ConsistencyLevel.All));
+        Assert.Equal("UNAVAILABLE", e.ErrorCode);
+        Assert.Contains("needs 3 of 3 replicas but only 2 are up", e.Message);
+        await Assert.ThrowsAsync<UnavailableException>(() => Get(cluster.Nodes[0], "k", ConsistencyLevel.All));
+    }
+
+    [Fact]
+    public async Task Write_AllWithUndetectedDeadReplica_TimesOutSayingHowManyAcked()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        // Down, but the failure detector has not noticed: the coordinator tries it and times out.
+        await cluster.Nodes[2].StopAsync();
+        var e = await Assert.ThrowsAsync<ReplicaTimeoutException>(() => Set(cluster.Nodes[0], "k", "v", ConsistencyLevel.All));
+        Assert.Equal("TIMEOUT", e.ErrorCode);
+        Assert.Equal(2, e.Acknowledged);
+        Assert.Contains("2 of 3 required replicas acknowledged", e.Message);
+    }
+
+    [Fact]
+    public async Task WriteAndRead_OneWithTwoDown_Succeed()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.StopAsync(cluster.Nodes[1]);
+        await cluster.StopAsync(cluster.Nodes[2]);
+        await Set(cluster.Nodes[0], "solo", "x", ConsistencyLevel.One);
+        Assert.Equal("x", await Get(cluster.Nodes[0], "solo", ConsistencyLevel.One));
+        await Assert.ThrowsAsync<UnavailableException>(() => Set(cluster.Nodes[0], "q", "x", ConsistencyLevel.Quorum));
+    }
+
+    [Fact]
+    public async Task Write_AnyWithEveryOtherReplicaDown_CountsHints()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.StopAsync(cluster.Nodes[1]);
+        await cluster.StopAsync(cluster.Nodes[2]);
+        await Set(cluster.Nodes[0], "a", "1", ConsistencyLevel.Any);
+        Assert.Equal(2, cluster.Nodes[0].Handoff!.HintsStored);
+    }
+
+    [Fact]
+    public async Task Restart_StoppedReplica_ReceivesItsHintsInOrder()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var down = cluster.Nodes[2];
+        await cluster.StopAsync(down);
+        for (var i = 0; i < 10; i++) await Set(cluster.Nodes[0], "h" + i, "first" + i, ConsistencyLevel.Quorum);
+        for (var i = 0; i < 10; i++) await Set(cluster.Nodes[0], "h" + i, "second" + i, ConsistencyLevel.Quorum);
+        Assert.Equal(ReadOutcome.Absent, down.Local("h0").Outcome);
+        Assert.True(cluster.Nodes[0].Handoff!.Store.PendingBytes(down.Address) > 0);
+
+        cluster.Restart(down);
+        await cluster.Nodes[0].Handoff!.ReplayAsync(down.Address);
+
+        for (var i = 0; i < 10; i++) Assert.Equal("second" + i, Encoding.UTF8.GetString(down.Local("h" + i).Value.Span));
+        Assert.Equal(0, cluster.Nodes[0].Handoff!.Store.PendingBytes(down.Address));
+        Assert.Equal(20, cluster.Nodes[0].Handoff!.HintsDelivered);
+    }
+
+    [Fact]
+    public async Task Hints_CoordinatorRestarted_AreStillDelivered()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var down = cluster.Nodes[2];
+        var coordinator = cluster.Nodes[0];
+        await cluster.StopAsync(down);
+        await Set(coordinator, "durable", "yes", ConsistencyLevel.Quorum);
+
+        // The coordinator restarts too: only its hint files carry the missed write.
+        await coordinator.StopAsync();
+        coordinator.Start(coordinator.Address.Port);
+        cluster.Restart(down);
+        coordinator.Handoff!.ReplayAllAlive();
+        await coordinator.Handoff.ReplayAsync(down.Address);
+
+        Assert.Equal("yes", Encoding.UTF8.GetString(down.Local("durable").Value.Span));
+    }
+
+    [Fact]
+    public async Task Read_QuorumWithStaleReplica_RepairsItBeforeAnswering()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await Set(cluster.Nodes[0], "r", "old", ConsistencyLevel.All);
+        // A newer version reaches only node 1 (as if the other writes were lost and not hinted).
+        var newer = new MutationRequest(Coordinator.StorageKeyOf(B("r")), B("new"), cluster.Nodes[0].Clock.Now(), 0, MutationKind.Value);
+        await cluster.Nodes[1].Store.ApplyAsync(newer);
+
+        Assert.Equal("new", await Get(cluster.Nodes[0], "r", ConsistencyLevel.Quorum));
+        Assert.Equal("new", Encoding.UTF8.GetString(cluster.Nodes[0].Local("r").Value.Span));
+        Assert.True(cluster.Nodes[0].Coordinator.ReadRepairs >= 1);
+    }
+
+    [Fact]
+    public async Task Read_DeletedKey_TombstoneWinsAndIsRepaired()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await Set(cluster.Nodes[0], "d", "v", ConsistencyLevel.All);
+        await cluster.Nodes[0].Coordinator.WriteAsync(B("d"), MutationKind.Tombstone, default, 0, ConsistencyLevel.One);
+        // Read through another node at ALL: everyone must end with the tombstone.
+        Assert.Null(await Get(cluster.Nodes[1], "d", ConsistencyLevel.All));
+        foreach (var n in cluster.Nodes) Assert.Equal(ReadOutcome.Deleted, n.Local("d").Outcome);
+    }
+
+    [Fact]
+    public void Supersedes_EqualTimestamps_TombstoneThenLargerValueWins()
+    {
+        var a = new ReplicaCell(ReadOutcome.Found, 5, 0, B("a"));
+        var b = new ReplicaCell(ReadOutcome.Found, 5, 0, B("b"));
+        var t = new ReplicaCell(ReadOutcome.Deleted, 5, 0, default);
+        var older = new ReplicaCell(ReadOutcome.Found, 4, 0, B("z"));
+        Assert.True(ReplicaCell.Supersedes(b, a));
+        Assert.False(ReplicaCell.Supersedes(a, b));
+        Assert.True(ReplicaCell.Supersedes(t, b));
+        Assert.True(ReplicaCell.Supersedes(a, older));
+        Assert.True(ReplicaCell.Supersedes(older, ReplicaCell.Absent));
+    }
+
+    [Theory]
+    [InlineData(ConsistencyLevel.One, 3, 1)]
+    [InlineData(ConsistencyLevel.Two, 3, 2)]
+    [InlineData(ConsistencyLevel.Quorum, 3, 2)]
+    [InlineData(ConsistencyLevel.Quorum, 5, 3)]
+    [InlineData(ConsistencyLevel.All, 3, 3)]
+    [InlineData(ConsistencyLevel.Two, 1, 1)]
+    public void BlockFor_Level_RequiresExpectedReplicas(ConsistencyLevel level, int replicas, int expected) =>
+        Assert.Equal(expected, level.BlockFor(replicas));
+}
