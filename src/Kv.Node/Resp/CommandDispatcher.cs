@@ -85,6 +85,13 @@ internal sealed class CommandDispatcher(CommandTable table)
 
     private static void Fail(CommandContext context, CommandDefinition command, Exception e)
     {
+        if (e is Cluster.Coordination.ClusterRequestException cluster)
+        {
+            // Not a server fault: too few replicas answered. Clients see UNAVAILABLE / TIMEOUT and can retry or lower the level.
+            context.Server.Logger.LogDebug("'{Command}' for client {Id}: {Error}", command.Name, context.Id, cluster.RespError);
+            context.Reply.WriteError(cluster.RespError);
+            return;
+        }
         context.Server.Logger.LogError(e, "'{Command}' failed for client {Id}", command.Name, context.Id);
         context.Reply.WriteError($"ERR '{command.Name}' failed on the server: {e.Message}");
     }
