@@ -39,7 +39,8 @@ public sealed class CommandContext : IDisposable
 
     public RespServer Server { get; }
 
-    public IKeyspace Keyspace { get; }
+    /// <summary>The keyspace this connection's commands use (a cluster connection may pick its own consistency view).</summary>
+    public IKeyspace Keyspace { get; internal set; }
 
     public RespRequest Request { get; internal set; } = null!;
 

@@ -26,6 +26,7 @@ public sealed class CommandTable
         .. ServerCommands.Definitions,
         .. ClientCommands.Definitions,
         .. CommandCommands.Definitions,
+        .. ConsistencyCommands.Definitions,
     ]);
 
     public int Count => _byName.Count;
