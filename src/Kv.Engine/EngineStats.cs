@@ -38,4 +38,28 @@ public sealed class EngineStats
 
     /// <summary>Block cache hit rate (0..1).</summary>
     public double BlockCacheHitRate { get; init; }
+
+    /// <summary>Compactions completed.</summary>
+    public long CompactionCount { get; init; }
+
+    /// <summary>Bytes of input tables compactions read.</summary>
+    public long CompactionBytesRead { get; init; }
+
+    /// <summary>Bytes of tables compactions wrote.</summary>
+    public long CompactionBytesWritten { get; init; }
+
+    /// <summary>(bytes flushed + bytes compacted) / bytes written by users; 0 before the first write.</summary>
+    public double WriteAmplification { get; init; }
+
+    /// <summary>Highest compaction score (&gt;= 1: a compaction is due).</summary>
+    public double CompactionScore { get; init; }
+
+    /// <summary>Bytes of the tables the next due compactions would rewrite (estimate).</summary>
+    public long PendingCompactionBytes { get; init; }
+
+    /// <summary>Memtable rotations delayed because L0 passed the slowdown threshold.</summary>
+    public long WriteSlowdowns { get; init; }
+
+    /// <summary>Total time writers waited for flushes or compactions (stalls and slowdowns).</summary>
+    public TimeSpan StallTime { get; init; }
 }
