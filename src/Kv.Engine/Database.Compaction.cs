@@ -110,15 +110,15 @@ public sealed partial class Database
                     iterators.Add(handle.Reader.NewIterator(fillCache: false));
                 }
             }
-            var now = NowUnixMs();
+            var graceCutoff = NowUnixMs() - (long)_options.TombstoneGracePeriod.TotalMilliseconds;
             var purge = new TombstonePurgePolicy(
-                now - (long)_options.TombstoneGracePeriod.TotalMilliseconds,
+                graceCutoff,
                 _options.RepairedUpToTimestamp?.Invoke() ?? long.MaxValue,
                 _options.TimestampToUnixMs,
                 (key, ts) => KeyMayExistOutside(inputNumbers, key, ts));
             using var merged = new MergingIterator([.. iterators]);
             iterators.Clear(); // the merging iterator disposes them
-            var entries = new CompactionIterator(merged, now, purge);
+            var entries = new CompactionIterator(merged, graceCutoff, purge);
             var output = new CompactionOutput(_fs, _directory, _tableOptions, _versions.NewFileNumber, _rateLimiter);
             var outputs = output.Write(entries, plan.SplitOutput ? _options.TargetFileSizeBytes : long.MaxValue);
             Install(plan, outputs);
@@ -143,7 +143,7 @@ public sealed partial class Database
     }
 
     /// <summary>
-    /// Conservative: true if a version of <paramref name="userKey"/> older than <paramref name="timestamp"/> may live
+    /// Conservative: true if a version of <paramref name="userKey"/> at or below <paramref name="timestamp"/> may live
     /// in a memtable or in a live table that is not an input (any level: timestamps, not levels, order versions).
     /// Looks at the current view, so tables flushed while the compaction runs count too.
     /// </summary>
@@ -156,7 +156,7 @@ public sealed partial class Database
             if (view.Immutable is { } immutable && immutable.TryGetNewest(userKey, out _, out _, out _)) return true;
             foreach (var table in view.Tables)
             {
-                if (inputs.Contains(table.FileNumber) || table.MinTimestamp >= timestamp || !table.Covers(userKey)) continue;
+                if (inputs.Contains(table.FileNumber) || table.MinTimestamp > timestamp || !table.Covers(userKey)) continue;
                 if (table.Reader.MayContain(userKey)) return true;
             }
             return false;

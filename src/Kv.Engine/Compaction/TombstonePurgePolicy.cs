@@ -23,7 +23,8 @@ public sealed class TombstonePurgePolicy
     /// <param name="graceCutoffUnixMs">now - grace period, in unix milliseconds.</param>
     /// <param name="repairedUpToTimestamp">tombstones at or above this timestamp are kept; long.MaxValue: no watermark.</param>
     /// <param name="timestampToUnixMs">reads a version timestamp as wall-clock time (HLC: <c>ts &gt;&gt; 16</c>).</param>
-    /// <param name="keyMayExistOutside">true if a version of the user key older than the timestamp may live in a
+    /// <param name="keyMayExistOutside">true if a version of the user key at or below the timestamp (a value at the
+    /// same timestamp loses only to the tombstone) may live in a
     /// table or memtable that is not an input of this compaction. Must be conservative.</param>
     public TombstonePurgePolicy(long graceCutoffUnixMs, long repairedUpToTimestamp, Func<long, long> timestampToUnixMs,
                                 KeyMayExistOutside keyMayExistOutside)
@@ -47,6 +48,6 @@ public sealed class TombstonePurgePolicy
     public static long HybridTimestampToUnixMs(long timestamp) => timestamp >> 16;
 }
 
-/// <summary>True if a version of <paramref name="userKey"/> older than <paramref name="timestamp"/> may exist
+/// <summary>True if a version of <paramref name="userKey"/> at or below <paramref name="timestamp"/> may exist
 /// somewhere a compaction does not read.</summary>
 public delegate bool KeyMayExistOutside(ReadOnlySpan<byte> userKey, long timestamp);
