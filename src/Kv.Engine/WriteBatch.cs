@@ -35,6 +35,7 @@ public sealed class WriteBatch
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp, long expiresAtUnixMs = 0)
     {
         if (expiresAtUnixMs < 0) throw new ArgumentOutOfRangeException(nameof(expiresAtUnixMs), "expiry is unix milliseconds, 0 for never");
+        ThrowIfNegative(timestamp);
         var entryLength = EntryValue.EncodedLength(expiresAtUnixMs, value.Length);
         var span = Reserve(1 + 8 + Varint.MaxLength32 + key.Length + Varint.MaxLength32 + entryLength);
         span[0] = (byte)EntryKind.Value;
@@ -49,6 +50,7 @@ public sealed class WriteBatch
 
     public void Delete(ReadOnlySpan<byte> key, long timestamp)
     {
+        ThrowIfNegative(timestamp);
         var span = Reserve(1 + 8 + Varint.MaxLength32 + key.Length + 1);
         span[0] = (byte)EntryKind.Tombstone;
         BinaryPrimitives.WriteInt64LittleEndian(span[1..], timestamp);
@@ -57,6 +59,14 @@ public sealed class WriteBatch
         n += key.Length;
         span[n++] = 0; // value_len = 0
         Commit(n);
+    }
+
+    /// <summary>Internal keys order versions by the timestamp as an unsigned number: a negative one would sort as newer
+    /// than every positive one while comparing as older, so it is refused.</summary>
+    private static void ThrowIfNegative(long timestamp)
+    {
+        if (timestamp < 0)
+            throw new ArgumentOutOfRangeException(nameof(timestamp), timestamp, "timestamps must be 0 or positive (an HLC value or unix time)");
     }
 
     public void Clear()

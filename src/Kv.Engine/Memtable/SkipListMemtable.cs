@@ -166,17 +166,19 @@ internal sealed class SkipListMemtable
     internal long FindGreaterOrEqual(ReadOnlySpan<byte> key)
     {
         long x = 0;
+        long knownNotLess = 0; // a node already found >= key: met again one level down, it needs no second compare
         var level = Volatile.Read(ref _height) - 1;
         while (true)
         {
             var next = GetNext(x, level);
-            if (next != 0 && InternalKey.Compare(NodeKey(next), key) < 0)
+            if (next != 0 && next != knownNotLess && InternalKey.Compare(NodeKey(next), key) < 0)
             {
                 x = next;
             }
             else
             {
                 if (level == 0) return next;
+                knownNotLess = next;
                 level--;
             }
         }
@@ -186,11 +188,12 @@ internal sealed class SkipListMemtable
     private void FindLastLessOrEqual(ReadOnlySpan<byte> key, Span<long> prev)
     {
         long x = 0;
+        long knownGreater = 0;
         var level = _height - 1;
         while (true)
         {
             var next = GetNext(x, level);
-            if (next != 0 && InternalKey.Compare(NodeKey(next), key) <= 0)
+            if (next != 0 && next != knownGreater && InternalKey.Compare(NodeKey(next), key) <= 0)
             {
                 x = next;
             }
@@ -198,6 +201,7 @@ internal sealed class SkipListMemtable
             {
                 prev[level] = x;
                 if (level == 0) return;
+                knownGreater = next;
                 level--;
             }
         }

@@ -20,7 +20,7 @@ public class WriteBatchTests
     {
         var batch = new WriteBatch(8);
         batch.Put(B("a"), B("1"), 10, 12345);
-        batch.Delete(B("b"), -3);
+        batch.Delete(B("b"), 3);
         batch.Put([], new byte[5000], long.MaxValue);
         Assert.Equal(3, batch.Count);
         Assert.True(WriteBatchReader.TryCreate(batch.Payload, out var reader));
@@ -30,7 +30,7 @@ public class WriteBatchTests
         Assert.Equal(12345, expires);
         Assert.Equal(B("1"), value.ToArray());
         Assert.True(reader.TryNext(out kind, out ts, out key, out ev));
-        Assert.Equal((EntryKind.Tombstone, -3L, "b", 0), (kind, ts, Encoding.UTF8.GetString(key), ev.Length));
+        Assert.Equal((EntryKind.Tombstone, 3L, "b", 0), (kind, ts, Encoding.UTF8.GetString(key), ev.Length));
         Assert.True(reader.TryNext(out kind, out ts, out key, out ev));
         Assert.Equal((EntryKind.Value, long.MaxValue, 0), (kind, ts, key.Length));
         Assert.False(reader.TryNext(out _, out _, out _, out _));
@@ -65,5 +65,17 @@ public class WriteBatchTests
         Assert.True(reader.TryNext(out var kind, out _, out var key, out _));
         Assert.Equal(EntryKind.Tombstone, kind);
         Assert.Equal(B("z"), key.ToArray());
+    }
+
+    [Fact]
+    public void PutDelete_NegativeTimestamp_Rejected()
+    {
+        var batch = new WriteBatch();
+        Assert.Throws<ArgumentOutOfRangeException>(() => batch.Put("k"u8, "v"u8, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => batch.Delete("k"u8, long.MinValue));
+        Assert.Equal(0, batch.Count);
+        batch.Put("k"u8, "v"u8, 0);
+        batch.Delete("k"u8, long.MaxValue);
+        Assert.Equal(2, batch.Count);
     }
 }

@@ -99,6 +99,31 @@ public class WalDirectIOTests
     }
 
     [Fact]
+    public void Append_PeriodicDirectIO_KeepsRecordsInMemoryUntilTheTimer()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TestDirectory();
+        var path = dir.File("000001.log");
+        var clock = new ManualTimeProvider();
+        using var wal = WalWriter.Create(LocalFileSystem.Instance, path, new WalOptions
+        {
+            SyncMode = WalSyncMode.Periodic,
+            PeriodicSyncInterval = TimeSpan.FromSeconds(1),
+            TimeProvider = clock,
+        });
+        if (!wal.IsDirectIO) return;
+        wal.Append(Payload(1, 100));
+        wal.Append(Payload(2, 100));
+        Assert.Equal(0, new FileInfo(path).Length);
+        clock.Fire();
+        Assert.Equal(4096, new FileInfo(path).Length);
+        Assert.Equal(1, wal.SyncCount);
+        var copy = dir.File("copy.log");
+        File.Copy(path, copy);
+        Assert.Equal([Payload(1, 100), Payload(2, 100)], Replay(LocalFileSystem.Instance, copy).Select(r => r.Payload));
+    }
+
+    [Fact]
     public void Append_DirectIO_RewritesTheTailSectorAndPadsWithZeros()
     {
         if (!OperatingSystem.IsLinux()) return;
