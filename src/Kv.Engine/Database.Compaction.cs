@@ -209,14 +209,16 @@ public sealed partial class Database
     {
         if (_compactionThread is null) return;
         var l0 = _versions.Current.FileCount(0);
-        if (l0 < _options.Level0SlowdownWritesTrigger) return;
+        // Only while compaction has work that would reduce L0: size-tiered keeps every run in L0, and a count that
+        // no compaction will lower must not stop writes forever.
+        if (l0 < _options.Level0SlowdownWritesTrigger || !CompactionDue()) return;
         var started = Stopwatch.GetTimestamp();
         if (l0 >= _options.Level0StopWritesTrigger)
         {
             Interlocked.Increment(ref _writeStalls);
             _logger.LogWarning("write stall: {L0} L0 tables (stop threshold {Stop}); writers wait for compaction", l0, _options.Level0StopWritesTrigger);
             _compactionSignal.Release();
-            while (_versions.Current.FileCount(0) >= _options.Level0StopWritesTrigger && _backgroundError is null && !_closing)
+            while (_versions.Current.FileCount(0) >= _options.Level0StopWritesTrigger && CompactionDue() && _backgroundError is null && !_closing)
                 Monitor.Wait(_rotateLock, 100);
         }
         else
@@ -228,6 +230,8 @@ public sealed partial class Database
         }
         Interlocked.Add(ref _stallTicks, Stopwatch.GetElapsedTime(started).Ticks);
     }
+
+    private bool CompactionDue() => Picker.MaxScore(_versions.Current) >= 1;
 
     /// <summary>Bytes the due compactions would rewrite: for each level over its target, its excess plus the
     /// overlapping share of the next level (approximated by the multiplier); for L0, all of L0 and L1.</summary>

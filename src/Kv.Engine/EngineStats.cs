@@ -60,6 +60,6 @@ public sealed class EngineStats
     /// <summary>Memtable rotations delayed because L0 passed the slowdown threshold.</summary>
     public long WriteSlowdowns { get; init; }
 
-    /// <summary>Total time writers waited for flushes or compactions (stalls and slowdowns).</summary>
+    /// <summary>Total time memtable switches waited on L0 backpressure (slowdowns and stops; see docs/compaction.md).</summary>
     public TimeSpan StallTime { get; init; }
 }

@@ -222,4 +222,26 @@ public class DatabaseCompactionTests
         using var reopened = Database.Open("/db", options);
         for (var i = 0; i < 1500; i++) Assert.Equal(ReadStatus.Found, reopened.Get(Key(i)).Status);
     }
+
+    [Fact]
+    public void Write_SizeTieredRunsPastStopThresholdButNothingDue_NeverStalls()
+    {
+        var fs = new InMemoryFileSystem();
+        var log = new ListLogger();
+        var options = Small(fs, CompactionStyle.SizeTiered);
+        options.MemtableSizeBytes = 1024;
+        options.Level0CompactionTrigger = 1;
+        options.Level0SlowdownWritesTrigger = 1;
+        options.Level0StopWritesTrigger = 2;
+        options.SizeTieredMinThreshold = 1000; // no bucket ever fills: compaction never lowers the L0 count
+        options.SizeTieredMaxThreshold = 1000;
+        options.LoggerFactory = log;
+        using var db = Database.Open("/db", options);
+        for (var i = 0; i < 400; i++) db.Put(Key(i), Encoding.UTF8.GetBytes(new string('p', 40)), i + 1);
+        db.Flush();
+        var stats = db.GetStats();
+        Assert.True(stats.FilesPerLevel[0] > options.Level0StopWritesTrigger);
+        Assert.Equal(0, stats.WriteSlowdowns);
+        Assert.False(log.Contains(LogLevel.Warning, "L0 tables"));
+    }
 }
