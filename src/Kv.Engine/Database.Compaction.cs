@@ -246,7 +246,7 @@ public sealed partial class Database
         if (leveled.Score(version, 0) >= 1) pending += version.LevelBytes(0) + version.LevelBytes(1);
         for (var level = 1; level < Manifest.Version.NumLevels - 1; level++)
         {
-            var excess = version.LevelBytes(level) - leveled.MaxBytesForLevel(level);
+            var excess = version.LevelBytes(level) - leveled.TargetBytes(version, level);
             if (excess > 0) pending += excess * (1 + leveled.Multiplier);
         }
         return pending;

@@ -5,7 +5,7 @@ namespace Kv.Engine.Tests.Compaction;
 
 public class LeveledCompactionPickerTests
 {
-    private static readonly LeveledCompactionPicker Picker = new(level0Trigger: 4, levelBaseBytes: 1000, multiplier: 10);
+    private static readonly LeveledCompactionPicker Picker = new(level0Trigger: 4, levelBaseBytes: 1000, multiplier: 10, dynamicLevelBytes: false);
 
     [Fact]
     public void Pick_L0BelowTrigger_ReturnsNull()
@@ -75,5 +75,21 @@ public class LeveledCompactionPickerTests
     {
         var v = Tree([], [], [], [], [], [], [File(1, "a", "z", long.MaxValue / 2)]);
         Assert.Null(Picker.Pick(v, _ => null));
+    }
+
+    [Fact]
+    public void TargetBytes_Dynamic_SizedFromTheDeepestLevel()
+    {
+        var dynamic = new LeveledCompactionPicker(level0Trigger: 4, levelBaseBytes: 1000, multiplier: 10);
+        var v = Tree([], [File(1, "a", "z", 900)], [File(2, "a", "z", 9000)], [File(3, "a", "z", 95_000)]);
+        Assert.Equal(1000, dynamic.TargetBytes(v, 1));    // 95 000 / 100 = 950, below the base
+        Assert.Equal(9500, dynamic.TargetBytes(v, 2));    // 95 000 / 10
+        Assert.Equal(100_000, dynamic.TargetBytes(v, 3)); // deepest: static target
+        Assert.Null(dynamic.Pick(v, _ => null));
+
+        // a small deepest level: the floor is the base size, and the upper levels drain into it
+        var small = Tree([], [File(1, "a", "z", 1500)], [File(2, "a", "z", 3000)]);
+        Assert.Equal(1000, dynamic.TargetBytes(small, 1));
+        Assert.Equal(1, dynamic.Pick(small, _ => null)!.Level);
     }
 }
