@@ -27,7 +27,8 @@ public sealed class EngineStats
     /// <summary>Bytes of table files written by flushes since open.</summary>
     public long BytesFlushed { get; init; }
 
-    /// <summary>Times a writer had to wait because the previous memtable was still flushing.</summary>
+    /// <summary>Times a writer had to wait because the previous memtable was still flushing, or because L0 reached
+    /// the stop threshold (<see cref="EngineOptions.Level0StopWritesTrigger"/>) while a compaction was due.</summary>
     public long WriteStalls { get; init; }
 
     /// <summary>Durable (PerWrite) write groups committed: each is one WAL record and one fsync.</summary>
