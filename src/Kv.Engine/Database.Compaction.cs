@@ -208,24 +208,32 @@ public sealed partial class Database
     private void ThrottleWritesLocked()
     {
         if (_compactionThread is null) return;
-        var l0 = _versions.Current.FileCount(0);
-        // Only while compaction has work that would reduce L0: size-tiered keeps every run in L0, and a count that
-        // no compaction will lower must not stop writes forever.
-        if (l0 < _options.Level0SlowdownWritesTrigger || !CompactionDue()) return;
+        // Only while compaction has work that would reduce the backlog: size-tiered keeps every run in L0, and a
+        // count that no compaction will lower must not stop writes forever.
+        if (!CompactionDue()) return;
+        var version = _versions.Current;
+        var l0 = version.FileCount(0);
+        var pending = PendingCompactionBytes(version);
+        var stop = l0 >= _options.Level0StopWritesTrigger || pending >= _options.HardPendingCompactionBytesLimit;
+        var slow = l0 >= _options.Level0SlowdownWritesTrigger || pending >= _options.SoftPendingCompactionBytesLimit;
+        if (!slow && !stop) return;
         var started = Stopwatch.GetTimestamp();
-        if (l0 >= _options.Level0StopWritesTrigger)
+        if (stop)
         {
             Interlocked.Increment(ref _writeStalls);
-            _logger.LogWarning("write stall: {L0} L0 tables (stop threshold {Stop}); writers wait for compaction", l0, _options.Level0StopWritesTrigger);
+            _logger.LogWarning("write stall: {L0} L0 tables (stop threshold {Stop}), {Pending} pending compaction bytes (hard limit {Hard}); writers wait for compaction",
+                l0, _options.Level0StopWritesTrigger, pending, _options.HardPendingCompactionBytesLimit);
             _compactionSignal.Release();
-            while (_versions.Current.FileCount(0) >= _options.Level0StopWritesTrigger && CompactionDue() && _backgroundError is null && !_closing)
+            while (_backgroundError is null && !_closing && CompactionDue() &&
+                   (_versions.Current.FileCount(0) >= _options.Level0StopWritesTrigger ||
+                    PendingCompactionBytes(_versions.Current) >= _options.HardPendingCompactionBytesLimit))
                 Monitor.Wait(_rotateLock, 100);
         }
         else
         {
             Interlocked.Increment(ref _writeSlowdowns);
-            _logger.LogWarning("write slowdown: {L0} L0 tables (slowdown threshold {Slowdown}); delaying the memtable switch by {Delay} ms",
-                l0, _options.Level0SlowdownWritesTrigger, _options.SlowdownDelay.TotalMilliseconds);
+            _logger.LogWarning("write slowdown: {L0} L0 tables (slowdown threshold {Slowdown}), {Pending} pending compaction bytes (soft limit {Soft}); delaying the memtable switch by {Delay} ms",
+                l0, _options.Level0SlowdownWritesTrigger, pending, _options.SoftPendingCompactionBytesLimit, _options.SlowdownDelay.TotalMilliseconds);
             Monitor.Wait(_rotateLock, _options.SlowdownDelay);
         }
         Interlocked.Add(ref _stallTicks, Stopwatch.GetElapsedTime(started).Ticks);

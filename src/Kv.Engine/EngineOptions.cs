@@ -55,6 +55,12 @@ public sealed class EngineOptions
 
     public TimeSpan SlowdownDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>Pending compaction bytes (<see cref="EngineStats.PendingCompactionBytes"/>) at which memtable switches are delayed.</summary>
+    public long SoftPendingCompactionBytesLimit { get; set; } = 64L * 1024 * 1024 * 1024;
+
+    /// <summary>Pending compaction bytes at which writers wait (once the memtable is full) for compaction to catch up.</summary>
+    public long HardPendingCompactionBytesLimit { get; set; } = 256L * 1024 * 1024 * 1024;
+
     /// <summary>Leveled: target size of L1; each deeper level is 10 times larger.</summary>
     public long LevelBaseBytes { get; set; } = 256L * 1024 * 1024;
 
@@ -93,6 +99,7 @@ public sealed class EngineOptions
         if (Level0SlowdownWritesTrigger < Level0CompactionTrigger) throw new ArgumentOutOfRangeException(nameof(Level0SlowdownWritesTrigger), Level0SlowdownWritesTrigger, "the L0 slowdown trigger must be at least the L0 compaction trigger");
         if (Level0StopWritesTrigger < Level0SlowdownWritesTrigger) throw new ArgumentOutOfRangeException(nameof(Level0StopWritesTrigger), Level0StopWritesTrigger, "the L0 stop trigger must be at least the L0 slowdown trigger");
         if (SlowdownDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SlowdownDelay), SlowdownDelay, "the slowdown delay cannot be negative");
+        if (SoftPendingCompactionBytesLimit < 1 || HardPendingCompactionBytesLimit < SoftPendingCompactionBytesLimit) throw new ArgumentOutOfRangeException(nameof(HardPendingCompactionBytesLimit), HardPendingCompactionBytesLimit, "pending compaction byte limits need 1 <= soft <= hard");
         if (LevelBaseBytes < 1024) throw new ArgumentOutOfRangeException(nameof(LevelBaseBytes), LevelBaseBytes, "the level base size must be at least 1 KiB");
         if (TargetFileSizeBytes < 1024) throw new ArgumentOutOfRangeException(nameof(TargetFileSizeBytes), TargetFileSizeBytes, "the target file size must be at least 1 KiB");
         if (SizeTieredMinThreshold < 2 || SizeTieredMaxThreshold < SizeTieredMinThreshold) throw new ArgumentOutOfRangeException(nameof(SizeTieredMinThreshold), SizeTieredMinThreshold, "size-tiered thresholds need 2 <= min <= max");

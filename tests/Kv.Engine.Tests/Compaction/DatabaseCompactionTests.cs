@@ -286,4 +286,32 @@ public class DatabaseCompactionTests
             Assert.True(onDisk <= liveBytes * 1.3, $"{onDisk} bytes on disk for {liveBytes} bytes of live data");
         }
     }
+
+    [Fact]
+    public void Write_PendingCompactionBytesPastHardLimit_WritersStallThenRecover()
+    {
+        var fs = new InMemoryFileSystem();
+        var log = new ListLogger();
+        var options = Small(fs, CompactionStyle.Leveled);
+        options.MemtableSizeBytes = 2 * 1024;
+        options.Level0CompactionTrigger = 1;
+        options.LevelBaseBytes = 4 * 1024; // L1 soon over target: pending bytes grow
+        options.Level0SlowdownWritesTrigger = 1000; // only pending bytes can throttle
+        options.Level0StopWritesTrigger = 1000;
+        options.SoftPendingCompactionBytesLimit = 8 * 1024;
+        options.HardPendingCompactionBytesLimit = 16 * 1024;
+        options.SlowdownDelay = TimeSpan.FromMilliseconds(1);
+        options.CompactionRateLimitBytesPerSecond = 256 * 1024;
+        options.LoggerFactory = log;
+        using (var db = Database.Open("/db", options))
+        {
+            for (var i = 0; i < 1500; i++) db.Put(Key(i), Encoding.UTF8.GetBytes(new string('p', 40)), i + 1);
+            var stats = db.GetStats();
+            Assert.True(stats.WriteSlowdowns + stats.WriteStalls > 0);
+            Assert.True(log.Contains(LogLevel.Warning, "pending compaction bytes"));
+            Assert.True(stats.StallTime > TimeSpan.Zero);
+        }
+        using var reopened = Database.Open("/db", options);
+        for (var i = 0; i < 1500; i++) Assert.Equal(ReadStatus.Found, reopened.Get(Key(i)).Status);
+    }
 }
