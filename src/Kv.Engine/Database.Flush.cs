@@ -17,6 +17,7 @@ public sealed partial class Database
     {
         lock (_rotateLock)
         {
+            ThrottleWritesLocked();
             if (!ReferenceEquals(_active, full) || full.Memtable.ApproximateMemoryUsage < _options.MemtableSizeBytes) return;
             RotateLocked();
         }
@@ -154,6 +155,7 @@ public sealed partial class Database
             Interlocked.Increment(ref _flushCount);
             Monitor.PulseAll(_rotateLock);
         }
+        SignalCompaction();
     }
 
     private (FileMetadata Metadata, TableHandle Handle)? WriteLevel0Table(SkipListMemtable memtable)

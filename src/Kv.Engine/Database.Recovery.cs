@@ -65,6 +65,7 @@ public sealed partial class Database
                 db.ReplayLogs(logsToReplay);
                 db.DeleteOrphans();
                 db._flushThread.Start();
+                db.StartCompaction();
                 return db;
             }
             catch
@@ -180,6 +181,7 @@ public sealed partial class Database
         }
         _flushSignal.Release();
         _flushThread.Join();
+        StopCompaction();
         var active = _active;
         active.Seal();
         active.WaitForWriters();
@@ -203,6 +205,7 @@ public sealed partial class Database
             finally
             {
                 _flushSignal.Dispose();
+                _compactionSignal.Dispose();
                 _lock.Dispose();
             }
         }

@@ -371,6 +371,16 @@ public sealed partial class Database : IDisposable
                 GroupedWrites = Interlocked.Read(ref _groupedWrites),
                 BlockCacheHitRate = _blockCache?.HitRate ?? 0,
                 EstimatedEntries = entries,
+                CompactionCount = Interlocked.Read(ref _compactionCount),
+                CompactionBytesRead = Interlocked.Read(ref _compactionBytesRead),
+                CompactionBytesWritten = Interlocked.Read(ref _compactionBytesWritten),
+                WriteAmplification = Interlocked.Read(ref _bytesWritten) is var w and > 0
+                    ? (double)(Interlocked.Read(ref _bytesFlushed) + Interlocked.Read(ref _compactionBytesWritten)) / w
+                    : 0,
+                CompactionScore = Picker.MaxScore(_versions.Current),
+                PendingCompactionBytes = PendingCompactionBytes(_versions.Current),
+                WriteSlowdowns = Interlocked.Read(ref _writeSlowdowns),
+                StallTime = TimeSpan.FromTicks(Interlocked.Read(ref _stallTicks)),
             };
         }
     }

@@ -1,3 +1,4 @@
+using Kv.Engine.Compaction;
 using Kv.Engine.IO;
 using Kv.Engine.Wal;
 using Microsoft.Extensions.Logging;
@@ -36,6 +37,56 @@ public sealed class EngineOptions
 
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>Leveled (default: low read and space amplification) or size-tiered (low write amplification).
+    /// See docs/compaction.md.</summary>
+    public CompactionStyle CompactionStyle { get; set; } = CompactionStyle.Leveled;
+
+    /// <summary>No background compaction thread and no write stalls; <see cref="Database.CompactOnce"/> still works.</summary>
+    public bool DisableAutoCompaction { get; set; }
+
+    /// <summary>Leveled: L0 table count that triggers an L0 → L1 compaction.</summary>
+    public int Level0CompactionTrigger { get; set; } = 4;
+
+    /// <summary>L0 table count at which every memtable rotation is delayed by <see cref="SlowdownDelay"/>.</summary>
+    public int Level0SlowdownWritesTrigger { get; set; } = 20;
+
+    /// <summary>L0 table count at which writers wait (once the memtable is full) until compaction catches up.</summary>
+    public int Level0StopWritesTrigger { get; set; } = 36;
+
+    public TimeSpan SlowdownDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Pending compaction bytes (<see cref="EngineStats.PendingCompactionBytes"/>) at which memtable switches are delayed.</summary>
+    public long SoftPendingCompactionBytesLimit { get; set; } = 64L * 1024 * 1024 * 1024;
+
+    /// <summary>Pending compaction bytes at which writers wait (once the memtable is full) for compaction to catch up.</summary>
+    public long HardPendingCompactionBytesLimit { get; set; } = 256L * 1024 * 1024 * 1024;
+
+    /// <summary>Leveled: target size of L1; each deeper level is 10 times larger.</summary>
+    public long LevelBaseBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Leveled: compaction output is cut into tables of about this size.</summary>
+    public long TargetFileSizeBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Size-tiered: tables of similar size merged together at least / at most.</summary>
+    public int SizeTieredMinThreshold { get; set; } = 4;
+
+    public int SizeTieredMaxThreshold { get; set; } = 32;
+
+    /// <summary>Compaction write budget in bytes per second; 0 = unlimited.</summary>
+    public long CompactionRateLimitBytesPerSecond { get; set; }
+
+    /// <summary>A tombstone is kept at least this long (wall-clock age of its timestamp), so replicas that missed
+    /// the delete learn of it through repair before it can vanish.</summary>
+    public TimeSpan TombstoneGracePeriod { get; set; } = TimeSpan.FromDays(10);
+
+    /// <summary>Reads a version timestamp as unix milliseconds, for the grace period (default: hybrid logical clock,
+    /// 48 bits of milliseconds above 16 bits of counter).</summary>
+    public Func<long, long> TimestampToUnixMs { get; set; } = Compaction.TombstonePurgePolicy.HybridTimestampToUnixMs;
+
+    /// <summary>Optional "repaired up to" watermark: only tombstones with a timestamp below it may be purged
+    /// (the node ties it to anti-entropy). Null: the grace period alone decides.</summary>
+    public Func<long>? RepairedUpToTimestamp { get; set; }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(FileSystem, nameof(FileSystem));
@@ -44,6 +95,17 @@ public sealed class EngineOptions
         if (BlockSize < 256) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "the block size must be at least 256 bytes");
         if (BloomBitsPerKey < 0) throw new ArgumentOutOfRangeException(nameof(BloomBitsPerKey), BloomBitsPerKey, "bloom bits per key cannot be negative");
         if (BlockCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(BlockCacheBytes), BlockCacheBytes, "the block cache size cannot be negative");
+        if (Level0CompactionTrigger < 1) throw new ArgumentOutOfRangeException(nameof(Level0CompactionTrigger), Level0CompactionTrigger, "the L0 compaction trigger must be at least 1");
+        if (Level0SlowdownWritesTrigger < Level0CompactionTrigger) throw new ArgumentOutOfRangeException(nameof(Level0SlowdownWritesTrigger), Level0SlowdownWritesTrigger, "the L0 slowdown trigger must be at least the L0 compaction trigger");
+        if (Level0StopWritesTrigger < Level0SlowdownWritesTrigger) throw new ArgumentOutOfRangeException(nameof(Level0StopWritesTrigger), Level0StopWritesTrigger, "the L0 stop trigger must be at least the L0 slowdown trigger");
+        if (SlowdownDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SlowdownDelay), SlowdownDelay, "the slowdown delay cannot be negative");
+        if (SoftPendingCompactionBytesLimit < 1 || HardPendingCompactionBytesLimit < SoftPendingCompactionBytesLimit) throw new ArgumentOutOfRangeException(nameof(HardPendingCompactionBytesLimit), HardPendingCompactionBytesLimit, "pending compaction byte limits need 1 <= soft <= hard");
+        if (LevelBaseBytes < 1024) throw new ArgumentOutOfRangeException(nameof(LevelBaseBytes), LevelBaseBytes, "the level base size must be at least 1 KiB");
+        if (TargetFileSizeBytes < 1024) throw new ArgumentOutOfRangeException(nameof(TargetFileSizeBytes), TargetFileSizeBytes, "the target file size must be at least 1 KiB");
+        if (SizeTieredMinThreshold < 2 || SizeTieredMaxThreshold < SizeTieredMinThreshold) throw new ArgumentOutOfRangeException(nameof(SizeTieredMinThreshold), SizeTieredMinThreshold, "size-tiered thresholds need 2 <= min <= max");
+        if (CompactionRateLimitBytesPerSecond < 0) throw new ArgumentOutOfRangeException(nameof(CompactionRateLimitBytesPerSecond), CompactionRateLimitBytesPerSecond, "the compaction rate limit cannot be negative (0 = unlimited)");
+        if (TombstoneGracePeriod < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TombstoneGracePeriod), TombstoneGracePeriod, "the tombstone grace period cannot be negative");
+        ArgumentNullException.ThrowIfNull(TimestampToUnixMs, nameof(TimestampToUnixMs));
         if (PeriodicSyncInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PeriodicSyncInterval), PeriodicSyncInterval, "the periodic sync interval must be positive");
     }
 }

@@ -27,7 +27,8 @@ public sealed class EngineStats
     /// <summary>Bytes of table files written by flushes since open.</summary>
     public long BytesFlushed { get; init; }
 
-    /// <summary>Times a writer had to wait because the previous memtable was still flushing.</summary>
+    /// <summary>Times a writer had to wait because the previous memtable was still flushing, or because L0 reached
+    /// the stop threshold (<see cref="EngineOptions.Level0StopWritesTrigger"/>) while a compaction was due.</summary>
     public long WriteStalls { get; init; }
 
     /// <summary>Durable (PerWrite) write groups committed: each is one WAL record and one fsync.</summary>
@@ -42,4 +43,28 @@ public sealed class EngineStats
     /// <summary>An estimate of live entries: memtable entries plus table entries minus table tombstones. Counts a key
     /// once per table or memtable holding a version of it, so overwrites not yet compacted make it high.</summary>
     public long EstimatedEntries { get; init; }
+
+    /// <summary>Compactions completed.</summary>
+    public long CompactionCount { get; init; }
+
+    /// <summary>Bytes of input tables compactions read.</summary>
+    public long CompactionBytesRead { get; init; }
+
+    /// <summary>Bytes of tables compactions wrote.</summary>
+    public long CompactionBytesWritten { get; init; }
+
+    /// <summary>(bytes flushed + bytes compacted) / bytes written by users; 0 before the first write.</summary>
+    public double WriteAmplification { get; init; }
+
+    /// <summary>Highest compaction score (&gt;= 1: a compaction is due).</summary>
+    public double CompactionScore { get; init; }
+
+    /// <summary>Bytes of the tables the next due compactions would rewrite (estimate).</summary>
+    public long PendingCompactionBytes { get; init; }
+
+    /// <summary>Memtable rotations delayed because L0 passed the slowdown threshold.</summary>
+    public long WriteSlowdowns { get; init; }
+
+    /// <summary>Total time memtable switches waited on L0 backpressure (slowdowns and stops; see docs/compaction.md).</summary>
+    public TimeSpan StallTime { get; init; }
 }

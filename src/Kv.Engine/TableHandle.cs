@@ -25,6 +25,7 @@ internal sealed class TableHandle
         SmallestUserKey = props.SmallestKey.Length >= InternalKey.TrailerSize ? InternalKey.UserKey(props.SmallestKey).ToArray() : [];
         LargestUserKey = props.LargestKey.Length >= InternalKey.TrailerSize ? InternalKey.UserKey(props.LargestKey).ToArray() : [];
         MaxTimestamp = props.MaxTimestamp;
+        MinTimestamp = props.MinTimestamp;
         IsEmpty = props.EntryCount == 0;
     }
 
@@ -35,6 +36,7 @@ internal sealed class TableHandle
     public byte[] SmallestUserKey { get; }
     public byte[] LargestUserKey { get; }
     public long MaxTimestamp { get; }
+    public long MinTimestamp { get; }
     public bool IsEmpty { get; }
 
     /// <summary>True if <paramref name="userKey"/> lies inside the table's key range.</summary>

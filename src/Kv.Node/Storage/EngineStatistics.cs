@@ -28,6 +28,14 @@ internal static class EngineStatistics
             new("engine_grouped_writes", s.GroupedWrites.ToString(inv)),
             new("engine_writes_per_fsync", (s.GroupCommits == 0 ? 0 : (double)s.GroupedWrites / s.GroupCommits).ToString("0.00", inv)),
             new("engine_block_cache_hit_rate", s.BlockCacheHitRate.ToString("0.0000", inv)),
+            new("engine_compactions", s.CompactionCount.ToString(inv)),
+            new("engine_compaction_bytes_read", s.CompactionBytesRead.ToString(inv)),
+            new("engine_compaction_bytes_written", s.CompactionBytesWritten.ToString(inv)),
+            new("engine_write_amplification", s.WriteAmplification.ToString("0.00", inv)),
+            new("engine_compaction_score", s.CompactionScore.ToString("0.00", inv)),
+            new("engine_pending_compaction_bytes", s.PendingCompactionBytes.ToString(inv)),
+            new("engine_write_slowdowns", s.WriteSlowdowns.ToString(inv)),
+            new("engine_stall_ms", ((long)s.StallTime.TotalMilliseconds).ToString(inv)),
         };
         for (var level = 0; level < s.FilesPerLevel.Count; level++)
             list.Add(new($"engine_level{level}", $"files={s.FilesPerLevel[level].ToString(inv)},bytes={s.BytesPerLevel[level].ToString(inv)}"));
