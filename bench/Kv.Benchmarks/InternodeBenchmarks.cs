@@ -3,6 +3,7 @@ using Kv.Gossip.Transport;
 using Kv.Node.Cluster.Messaging;
 using Kv.Node.Cluster.Net;
 using Kv.Protocol.Internode;
+using Kv.Protocol.Buffers;
 
 namespace Kv.Benchmarks;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Kv.Node.Storage;
+using Kv.Protocol.Buffers;
 using Kv.Protocol.Resp;
 
 namespace Kv.Node.Resp;
@@ -47,7 +48,7 @@ public sealed class CommandContext : IDisposable
     public RespReplyWriter Reply { get; }
 
     /// <summary>Scratch destination for values read from the keyspace.</summary>
-    public PooledBufferWriter Value { get; } = new();
+    public PooledBufferWriter Value { get; } = new(4096);
 
     public long Id { get; }
 

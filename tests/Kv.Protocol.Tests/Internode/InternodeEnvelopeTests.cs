@@ -1,4 +1,5 @@
 using Kv.Protocol.Internode;
+using Kv.Protocol.Buffers;
 
 namespace Kv.Protocol.Tests.Internode;
 

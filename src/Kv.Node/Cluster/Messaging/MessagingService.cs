@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Kv.Gossip.Transport;
+using Kv.Protocol.Buffers;
 using Kv.Protocol.Internode;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

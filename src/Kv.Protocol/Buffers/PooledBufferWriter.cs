@@ -1,10 +1,11 @@
 using System.Buffers;
 
-namespace Kv.Protocol.Internode;
+namespace Kv.Protocol.Buffers;
 
 /// <summary>
 /// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}.Shared"/> arrays, reused
-/// across messages so encoding allocates nothing once warm. Not thread-safe: one owner at a time.
+/// across messages (internode encoding) or requests (a RESP connection's value buffer), so the hot paths
+/// allocate nothing once warm. Not thread-safe: one owner at a time.
 /// </summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
@@ -17,8 +18,17 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
-    /// <summary>Forgets what was written, keeping the buffer.</summary>
-    public void Reset() => _written = 0;
+    private const int KeepAfterReset = 1024 * 1024;
+
+    /// <summary>Forgets what was written, keeping the buffer unless it grew past 1 MiB (then it goes back to the
+    /// pool, so an owner that once handled a huge value does not hold on to it).</summary>
+    public void Reset()
+    {
+        _written = 0;
+        if (_buffer.Length <= KeepAfterReset) return;
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = ArrayPool<byte>.Shared.Rent(4096);
+    }
 
     public void Advance(int count)
     {
