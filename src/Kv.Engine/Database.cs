@@ -144,6 +144,7 @@ public sealed partial class Database : IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
         if (batch.Count == 0) return;
+        if (_active.Memtable.ApproximateMemoryUsage >= 2 * _options.MemtableSizeBytes) await WaitWhileOverfullAsync(cancellationToken).ConfigureAwait(false);
         var generation = EnterWriter();
         try
         {
@@ -155,7 +156,7 @@ public sealed partial class Database : IDisposable
             generation.ExitWriter();
         }
         Interlocked.Add(ref _bytesWritten, batch.ByteSize);
-        if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
+        if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) TryRotateIfFull(generation);
     }
 
     private MemtableGeneration EnterWriter()
