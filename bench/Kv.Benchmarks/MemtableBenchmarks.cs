@@ -5,24 +5,32 @@ using Kv.Engine.Memtable;
 namespace Kv.Benchmarks;
 
 /// <summary>
-/// Memtable insert and point lookup with db_bench-shaped entries (16-byte keys, 100-byte values).
+/// Memtable insert and point lookup with db_bench-shaped entries (16-byte keys, 100-byte values): decimal keys as
+/// db_bench makes them (long shared prefixes), or node-shaped keys that start with a random 8-byte token.
 /// <c>dotnet run -c Release --project bench/Kv.Benchmarks -- --filter '*MemtableBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
 public class MemtableBenchmarks
 {
-    private const int Entries = 100_000;
+    private const int Entries = 300_000;
     private byte[][] _keys = [];
     private byte[] _entryValue = [];
     private SkipListMemtable _filled = null!;
     private int _next;
+
+    [Params("decimal", "token")]
+    public string KeyShape { get; set; } = "decimal";
 
     [GlobalSetup]
     public void Setup()
     {
         var rng = new Random(301);
         _keys = new byte[Entries][];
-        for (var i = 0; i < Entries; i++) _keys[i] = System.Text.Encoding.ASCII.GetBytes(rng.Next(Entries * 10).ToString("D16"));
+        for (var i = 0; i < Entries; i++)
+        {
+            _keys[i] = System.Text.Encoding.ASCII.GetBytes(rng.Next(Entries * 10).ToString("D16"));
+            if (KeyShape == "token") rng.NextBytes(_keys[i].AsSpan(0, 8));
+        }
         var value = new byte[100];
         rng.NextBytes(value);
         _entryValue = new byte[EntryValue.EncodedLength(0, value.Length)];
@@ -31,7 +39,7 @@ public class MemtableBenchmarks
         for (var i = 0; i < Entries; i++) _filled.Add(_keys[i], i, EntryKind.Value, _entryValue, i);
     }
 
-    /// <summary>Builds a 100k-entry memtable. The bytes reported as allocated are the arena's chunks (about the
+    /// <summary>Builds a 300k-entry memtable. The bytes reported as allocated are the arena's chunks (about the
     /// entry size per insert, in 4 MiB arrays), not objects per entry.</summary>
     [Benchmark(OperationsPerInvoke = Entries)]
     public long Insert()

@@ -86,6 +86,39 @@ public class SkipListMemtableTests
     }
 
     [Fact]
+    public void Iterator_ShortKeysZeroBytesAndSharedPrefixes_OrderAndLookupsMatchBytewiseOrder()
+    {
+        // Keys shorter than the 8-byte node prefix, keys that differ only by trailing zero bytes, and keys
+        // sharing 8+ bytes: the cases where ordering by the zero-padded prefix could go wrong.
+        var m = new SkipListMemtable(64 * 1024);
+        var rng = new Random(7);
+        var keys = new HashSet<string>();
+        byte[][] alphabet = [[0], [1], [(byte)'a'], [0xFF]];
+        var expected = new List<byte[]>();
+        for (var i = 0; i < 3000; i++)
+        {
+            var key = new byte[rng.Next(0, 12)];
+            for (var j = 0; j < key.Length; j++) key[j] = alphabet[rng.Next(alphabet.Length)][0];
+            var ts = rng.Next(1, 5);
+            m.Add(key, ts, EntryKind.Value, Val("v"), i + 1);
+            var ik = new byte[InternalKey.EncodedLength(key.Length)];
+            InternalKey.Write(ik, key, ts, EntryKind.Value);
+            expected.Add(ik);
+            keys.Add(Convert.ToHexString(key));
+        }
+        expected.Sort((a, b) => InternalKey.Compare(a, b));
+        using (var it = m.NewIterator())
+        {
+            var n = 0;
+            for (it.SeekToFirst(); it.Valid; it.Next()) Assert.Equal(expected[n++], it.Key.ToArray());
+            Assert.Equal(expected.Count, n);
+        }
+        foreach (var hex in keys) Assert.True(m.TryGetNewest(Convert.FromHexString(hex), out _, out _, out _), hex);
+        Assert.False(m.TryGetNewest([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], out _, out _, out _));
+        Assert.False(m.TryGetNewest([2], out _, out _, out _));
+    }
+
+    [Fact]
     public void Iterator_Snapshot_HidesLaterSequences()
     {
         var m = new SkipListMemtable(64 * 1024);
