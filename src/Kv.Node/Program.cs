@@ -23,6 +23,10 @@ public static class Program
             return 2;
         }
         if (options is null) return 0;
+        // Read once by the socket engine when the first socket is created, which has not happened yet.
+        // An explicit setting in the environment wins.
+        const string inline = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(inline) is null) Environment.SetEnvironmentVariable(inline, options.InlineCompletions ? "1" : "0");
 
         var level = Enum.Parse<LogLevel>(options.LogLevel);
         using var loggerFactory = LoggerFactory.Create(builder => builder
