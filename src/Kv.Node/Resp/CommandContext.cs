@@ -15,17 +15,23 @@ namespace Kv.Node.Resp;
 /// <remarks>
 /// Threading: owned by the connection's loop; commands run one at a time on it. Other threads (CLIENT
 /// LIST, INFO, the timeout sweeper) only read the session fields, which are written atomically.
-/// Pending writes: a blind write (plain SET, MSET) may hand its not-yet-durable task to
-/// <see cref="Defer"/> and reply "+OK" at once: the reply sits unflushed in the output until the
-/// connection has awaited every pending task (before flushing, and before any command that is not
-/// itself deferrable). So pipelined writes share one group commit and no reply is sent before its write
-/// is durable. If a deferred write fails, the connection is closed without flushing.
+/// Pending writes: a blind write (plain SET) hands its not-yet-durable task to <see cref="DeferOk"/>, and
+/// the connection awaits every pending task before flushing and before any command that is not itself
+/// deferrable. So pipelined writes share one group commit (or run to their replicas side by side) and no
+/// reply is sent before its write is durable. Two ways to reply, chosen by the keyspace:
+/// - early (a local engine, <see cref="IKeyspace.WriteFailuresAreReplies"/> false): "+OK" is written at once
+///   and sits unflushed; a failed write means the store is broken, and the connection closes unflushed.
+/// - late (a cluster): the reply, "+OK" or the coordinator's UNAVAILABLE / TIMEOUT error, is written when
+///   the write completes, in request order. So while late replies are pending, only commands that never
+///   reply at once (plain <c>SET key value</c>) may run; anything else drains first (see CommandDispatcher).
 /// </remarks>
 public sealed class CommandContext : IDisposable
 {
     private const int MaxPending = 256;
     private readonly ValueTask[] _pending = new ValueTask[MaxPending];
+    private readonly bool[] _replyLate = new bool[MaxPending];
     private int _pendingCount;
+    private int _lateCount;
 
     internal CommandContext(RespServer server, long id, EndPoint? remote, RespReplyWriter reply)
     {
@@ -72,6 +78,9 @@ public sealed class CommandContext : IDisposable
 
     public bool HasPendingWrites => _pendingCount > 0;
 
+    /// <summary>Pending writes whose replies are not written yet (see the type's remarks).</summary>
+    public bool HasLateReplies => _lateCount > 0;
+
     public long NowUnixMs => Server.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public bool IsAdmin => Server.Options.AdminCommands switch
@@ -93,6 +102,42 @@ public sealed class CommandContext : IDisposable
         _pending[_pendingCount++] = write;
     }
 
+    /// <summary>
+    /// A blind write whose reply is "+OK": deferred until the connection drains, replied early or late as the
+    /// keyspace requires (see the type's remarks). The caller writes no reply of its own.
+    /// </summary>
+    public void DeferOk(ValueTask write)
+    {
+        if (!Keyspace.WriteFailuresAreReplies)
+        {
+            Defer(write);
+            Reply.WriteOk();
+            return;
+        }
+        if (_pendingCount == 0 && write.IsCompleted)
+        {
+            ReplyLate(write);
+            return;
+        }
+        _replyLate[_pendingCount] = true;
+        _pending[_pendingCount++] = write;
+        _lateCount++;
+    }
+
+    /// <summary>Writes the reply of a completed late-reply write: OK, or the cluster error. Other failures propagate.</summary>
+    private void ReplyLate(ValueTask completed)
+    {
+        try
+        {
+            completed.GetAwaiter().GetResult();
+            Reply.WriteOk();
+        }
+        catch (Cluster.Coordination.ClusterRequestException e)
+        {
+            Reply.WriteError(e.RespError);
+        }
+    }
+
     /// <summary>True when the pending list is full and must be drained before deferring more.</summary>
     public bool PendingFull => _pendingCount == MaxPending;
 
@@ -108,17 +153,25 @@ public sealed class CommandContext : IDisposable
         Exception? first = null;
         for (var i = 0; i < _pendingCount; i++)
         {
+            var late = _replyLate[i];
             try
             {
                 await _pending[i].ConfigureAwait(false);
+                if (late) Reply.WriteOk();
+            }
+            catch (Cluster.Coordination.ClusterRequestException e) when (late)
+            {
+                Reply.WriteError(e.RespError);
             }
             catch (Exception e)
             {
                 first ??= e;
             }
             _pending[i] = default;
+            _replyLate[i] = false;
         }
         _pendingCount = 0;
+        _lateCount = 0;
         if (first is not null) throw new DeferredWriteException(first);
     }
 

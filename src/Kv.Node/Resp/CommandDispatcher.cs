@@ -16,6 +16,14 @@ internal sealed class CommandDispatcher(CommandTable table)
         var request = context.Request;
         context.Server.Stats.CountCommand();
         var command = Table.Find(request[0]);
+        if (context.HasLateReplies && (command is null || !IsPlainSet(context, command) || context.PendingFull))
+            return DrainThenExecuteAsync(context, command); // anything else may reply at once: earlier replies go first
+        return Execute(context, command);
+    }
+
+    private ValueTask Execute(CommandContext context, CommandDefinition? command)
+    {
+        var request = context.Request;
         if (command is null)
         {
             if (request.IsInline && (context.ArgIs(0, "POST"u8) || context.ArgIs(0, "HOST:"u8)))
@@ -48,6 +56,17 @@ internal sealed class CommandDispatcher(CommandTable table)
         if (context.HasPendingWrites && ((command.Flags & CommandFlags.MayDefer) == 0 || context.PendingFull))
             return DrainThenRunAsync(context, command);
         return Run(context, command);
+    }
+
+    /// <summary><c>SET key value</c> from an authenticated client: the one request that never writes a reply of its own
+    /// at once, so it may run while late replies are pending without reordering replies.</summary>
+    private static bool IsPlainSet(CommandContext context, CommandDefinition command) =>
+        context.Request.Count == 3 && context.Authenticated && string.Equals(command.Name, "set", StringComparison.Ordinal);
+
+    private async ValueTask DrainThenExecuteAsync(CommandContext context, CommandDefinition? command)
+    {
+        await context.DrainAsync().ConfigureAwait(false);
+        await Execute(context, command).ConfigureAwait(false);
     }
 
     private static async ValueTask DrainThenRunAsync(CommandContext context, CommandDefinition command)

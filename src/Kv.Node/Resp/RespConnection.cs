@@ -155,6 +155,7 @@ internal sealed class RespConnection
                     }
                     if (status == RespParseStatus.Malformed)
                     {
+                        await Context.DrainAsync().ConfigureAwait(false); // replies to the requests before it go first
                         _server.Stats.CountProtocolError();
                         Context.Reply.WriteError("ERR " + _parser.Error);
                         _logger.LogInformation("client {Id} ({Remote}) sent a malformed request: {Error}", Context.Id, Context.RemoteEndPoint, _parser.Error);

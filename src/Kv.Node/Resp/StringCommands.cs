@@ -52,8 +52,7 @@ internal static class StringCommands
         var r = c.Request;
         if (r.Count == 3)
         {
-            c.Defer(c.Keyspace.SetAsync(r.Memory(1), r.Memory(2), 0));
-            c.Reply.WriteOk();
+            c.DeferOk(c.Keyspace.SetAsync(r.Memory(1), r.Memory(2), 0));
             return default;
         }
         var condition = SetCondition.Always;
@@ -90,8 +89,7 @@ internal static class StringCommands
         }
         if (condition == SetCondition.Always && !returnOld && !keepTtl)
         {
-            c.Defer(c.Keyspace.SetAsync(r.Memory(1), r.Memory(2), expiresAt));
-            c.Reply.WriteOk();
+            c.DeferOk(c.Keyspace.SetAsync(r.Memory(1), r.Memory(2), expiresAt));
             return default;
         }
         return SetConditionalAsync(c, new SetOptions(condition, expiresAt, keepTtl), returnOld);
@@ -109,8 +107,7 @@ internal static class StringCommands
             c.Reply.WriteError(invalidTime);
             return default;
         }
-        c.Defer(c.Keyspace.SetAsync(c.Request.Memory(1), c.Request.Memory(3), expiresAt));
-        c.Reply.WriteOk();
+        c.DeferOk(c.Keyspace.SetAsync(c.Request.Memory(1), c.Request.Memory(3), expiresAt));
         return default;
     }
 

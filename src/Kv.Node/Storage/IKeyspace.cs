@@ -61,4 +61,11 @@ public interface IKeyspace
 
     /// <summary>Name/value pairs for INFO's engine section.</summary>
     IReadOnlyList<KeyValuePair<string, string>> DescribeEngine();
+
+    /// <summary>
+    /// True when a blind write can fail as an ordinary outcome the client must see as an error reply (a cluster:
+    /// too few replicas answered), false when a failure means the store is broken (a local disk error).
+    /// It decides how <see cref="Resp.CommandContext.DeferOk"/> replies to pipelined writes.
+    /// </summary>
+    bool WriteFailuresAreReplies => false;
 }

@@ -20,6 +20,58 @@ public sealed class ClusterErrorReplyTests
         Assert.EndsWith("+PONG\r\n", reply); // the connection keeps serving
     }
 
+    [Fact]
+    public async Task Set_PipelinedWritesSomeShortOfReplicas_EachGetsItsOwnReplyInOrderAndTheConnectionStays()
+    {
+        var failing = new FailingWritesKeyspace(new InMemoryKeyspace(TimeProvider.System));
+        await using var server = await TestServer.StartAsync(failing);
+        using var client = await server.RawAsync();
+        // Plain SETs run side by side; the second fails as a coordinator with two replicas silent would. An unknown
+        // command and a GET behind them must not overtake their replies.
+        await client.SendAsync(Cmd("SET", "a", "1") + Cmd("SET", "fail:b", "2") + Cmd("SET", "c", "3") + Cmd("NOPE") +
+                               Cmd("SET", "fail:d", "4") + Cmd("GET", "a") + Cmd("SET", "e", "5") + Cmd("PING"));
+        var reply = await client.ReceiveUntilQuietAsync();
+        var timeout = "-TIMEOUT QUORUM write: 1 of 2 required replicas acknowledged (3 replicas)\r\n";
+        Assert.Equal("+OK\r\n" + timeout + "+OK\r\n-ERR unknown command 'NOPE', with args beginning with: \r\n" +
+                     timeout + "$1\r\n1\r\n+OK\r\n+PONG\r\n", reply);
+        Assert.Equal(2, failing.Failed);
+    }
+
+    private static string Cmd(params string[] parts) =>
+        $"*{parts.Length}\r\n" + string.Concat(parts.Select(p => $"${p.Length}\r\n{p}\r\n"));
+
+    /// <summary>Blind writes of keys starting "fail:" time out, after a yield, as a coordinator's would; other writes succeed after a yield.</summary>
+    private sealed class FailingWritesKeyspace(IKeyspace inner) : IKeyspace
+    {
+        public int Failed;
+
+        public bool WriteFailuresAreReplies => true;
+
+        public async ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            if (key.Span.StartsWith("fail:"u8))
+            {
+                Interlocked.Increment(ref Failed);
+                throw new ReplicaTimeoutException(ConsistencyLevel.Quorum, "write", acknowledged: 1, required: 2, replicas: 3, detail: null);
+            }
+            await inner.SetAsync(key, value, expiresAtUnixMs, cancellationToken);
+        }
+
+        public ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default) => inner.GetAsync(key, value, cancellationToken);
+        public ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default) => inner.SetAsync(key, value, options, previousValue, cancellationToken);
+        public ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default) => inner.SetManyAsync(pairs, cancellationToken);
+        public ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+        public ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default) => inner.GetAndDeleteAsync(key, value, cancellationToken);
+        public ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default) => inner.GetAndUpdateExpiryAsync(key, value, update, cancellationToken);
+        public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default) => inner.UpdateExpiryAsync(key, update, cancellationToken);
+        public ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default) => inner.ScanAsync(cursor, count, keys, cancellationToken);
+        public long EstimateKeyCount() => inner.EstimateKeyCount();
+        public ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default) => inner.DeleteAllAsync(cancellationToken);
+        public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+        public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() => inner.DescribeEngine();
+    }
+
     /// <summary>Delegates everything to an in-memory keyspace except reads, which fail as a coordinator would with two replicas down.</summary>
     private sealed class FailingReadsKeyspace(IKeyspace inner) : IKeyspace
     {

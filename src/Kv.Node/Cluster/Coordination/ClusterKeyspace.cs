@@ -27,6 +27,9 @@ namespace Kv.Node.Cluster.Coordination;
 /// </remarks>
 public sealed class ClusterKeyspace : IKeyspace
 {
+    /// <summary>A write short of its consistency level is answered with UNAVAILABLE / TIMEOUT; the connection goes on.</summary>
+    public bool WriteFailuresAreReplies => true;
+
     private readonly Coordinator _coordinator;
     private readonly ILocalReplicaStore _localStore;
     private readonly HintedHandoff? _hints;

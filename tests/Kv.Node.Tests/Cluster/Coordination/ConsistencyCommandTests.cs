@@ -22,6 +22,12 @@ public sealed class ConsistencyCommandTests
         await client.SendAsync("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
         Assert.StartsWith("-UNAVAILABLE QUORUM read", await client.ReceiveUntilQuietAsync());
 
+        // A QUORUM SET is refused with the counts, and the connection goes on (it used to be closed).
+        await client.SendAsync("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nq\r\n*1\r\n$4\r\nPING\r\n");
+        var refused = await client.ReceiveUntilQuietAsync();
+        Assert.StartsWith("-UNAVAILABLE QUORUM write needs 2 of 3 replicas but only 1 are up", refused);
+        Assert.EndsWith("\r\n+PONG\r\n", refused);
+
         await client.SendAsync("*2\r\n$11\r\nCONSISTENCY\r\n$3\r\nONE\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
         Assert.Equal("+OK\r\n+OK\r\n$1\r\nv\r\n", await client.ReceiveUntilQuietAsync());
 
