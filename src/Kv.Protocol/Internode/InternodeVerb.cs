@@ -17,4 +17,7 @@ public enum InternodeVerb : byte
 
     /// <summary>A stored hint replayed to the replica it was meant for: <see cref="MutationRequest"/> → <see cref="MutationResponse"/>.</summary>
     HintReplay = 4,
+
+    /// <summary>Sloppy quorum: keep a write as a hint for a replica that is down: <see cref="HintedMutationRequest"/> → <see cref="MutationResponse"/>.</summary>
+    HintedMutation = 5,
 }

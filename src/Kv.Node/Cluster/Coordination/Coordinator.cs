@@ -40,6 +40,7 @@ public sealed class Coordinator
     private readonly ILogger _logger;
     private long _readRepairs;
     private long _pendingReplicaWrites;
+    private long _fallbackWrites;
 
     public Coordinator(NodeAddress local, MessagingService messaging, ILocalReplicaStore localStore, Func<ReplicaPlacement> placement,
         IEndpointLiveness liveness, HybridLogicalClock clock, HintedHandoff? hints = null, CoordinatorOptions? options = null,
@@ -71,6 +72,9 @@ public sealed class Coordinator
     /// </summary>
     public long PendingReplicaWrites => Interlocked.Read(ref _pendingReplicaWrites);
 
+    /// <summary>Sloppy-quorum writes a fallback node acknowledged (as a hint) for a replica that was down, since start.</summary>
+    public long FallbackWrites => Interlocked.Read(ref _fallbackWrites);
+
     /// <summary>Replicas rewritten by blocking read repair since start.</summary>
     public long ReadRepairs => Interlocked.Read(ref _readRepairs);
 
@@ -100,13 +104,18 @@ public sealed class Coordinator
         var blockFor = level.BlockFor(replicas.Length);
         var alive = 0;
         foreach (var r in replicas) if (IsAlive(r)) alive++;
-        if (level != ConsistencyLevel.Any && alive < blockFor) throw new UnavailableException(level, "write", alive, blockFor, replicas.Length);
+        var fallbacks = alive < replicas.Length && _options.SloppyQuorum && level != ConsistencyLevel.Any && level != ConsistencyLevel.All
+            ? LiveFallbacksOf(mutation.StorageKey.Span, replicas.Length - alive)
+            : [];
+        if (level != ConsistencyLevel.Any && alive + fallbacks.Length < blockFor) throw new UnavailableException(level, "write", alive, blockFor, replicas.Length);
 
         var tracker = new WriteTracker(blockFor, replicas.Length, hintsCount: level == ConsistencyLevel.Any);
+        var nextFallback = 0;
         foreach (var replica in replicas)
         {
             if (replica == _local) _ = ApplyLocallyAsync(mutation, tracker, cancellationToken);
             else if (IsAlive(replica)) _ = SendMutationAsync(replica, mutation, tracker, cancellationToken);
+            else if (nextFallback < fallbacks.Length) _ = SendToFallbackAsync(fallbacks[nextFallback++], replica, mutation, tracker, cancellationToken);
             else if (Hint(replica, mutation)) tracker.HintStored();
             else tracker.Failed();
         }
@@ -177,6 +186,65 @@ public sealed class Coordinator
         _logger.LogDebug("Write to {Replica} failed: {Reason}", replica, failure);
         if (Hint(replica, mutation)) tracker.HintStored();
         else tracker.Failed();
+    }
+
+    /// <summary>
+    /// Sloppy quorum: <paramref name="fallback"/> keeps the write as a durable hint for <paramref name="replica"/> (this
+    /// node's own hint store when it is the fallback), and that counts as an acknowledgement. If the fallback fails,
+    /// the coordinator keeps the hint itself, which does not count.
+    /// </summary>
+    private async Task SendToFallbackAsync(NodeAddress fallback, NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _pendingReplicaWrites);
+        try
+        {
+            bool stored;
+            if (fallback == _local)
+            {
+                stored = Hint(replica, mutation);
+            }
+            else
+            {
+                try
+                {
+                    var response = await _messaging.SendHintedMutationAsync(fallback, new HintedMutationRequest(replica.Host, replica.Port, mutation), _options.WriteTimeout, cancellationToken).ConfigureAwait(false);
+                    stored = response.Ok;
+                    if (!stored) _logger.LogDebug("Fallback {Fallback} refused a hint for {Replica}: {Reason}", fallback, replica, response.Error);
+                }
+                catch (Exception e)
+                {
+                    _logger.LogDebug("Fallback {Fallback} failed for {Replica}: {Reason}", fallback, replica, e.Message);
+                    stored = false;
+                }
+            }
+            if (stored)
+            {
+                Interlocked.Increment(ref _fallbackWrites);
+                tracker.Acknowledged();
+            }
+            else if (fallback != _local && Hint(replica, mutation)) tracker.HintStored();
+            else tracker.Failed();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingReplicaWrites);
+        }
+    }
+
+    /// <summary>Up to <paramref name="wanted"/> live endpoints that follow the key's replicas clockwise and are not replicas (this node included).</summary>
+    private NodeAddress[] LiveFallbacksOf(ReadOnlySpan<byte> storageKey, int wanted)
+    {
+        var placement = _placement();
+        var endpoints = placement.Ring.Endpoints.Length;
+        var list = new int[endpoints];
+        var total = PreferenceList.Fill(placement, BinaryPrimitives.ReadUInt64BigEndian(storageKey), endpoints, liveness: null, list, out var natural);
+        var chosen = new List<NodeAddress>(wanted);
+        for (var i = natural; i < total && chosen.Count < wanted; i++)
+        {
+            var endpoint = placement.Ring.Endpoint(list[i]);
+            if (IsAlive(endpoint)) chosen.Add(endpoint);
+        }
+        return [.. chosen];
     }
 
     private bool Hint(NodeAddress replica, in MutationRequest mutation) =>

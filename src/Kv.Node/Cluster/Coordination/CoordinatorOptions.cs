@@ -11,4 +11,12 @@ public sealed class CoordinatorOptions
 
     /// <summary>Store hints for replicas that are down or time out (hinted handoff). On by default.</summary>
     public bool HintedHandoff { get; set; } = true;
+
+    /// <summary>
+    /// Sloppy quorum (Dynamo): a write for a replica that is down goes to the next live node clockwise that is not a
+    /// replica, which keeps it as a durable hint and counts toward ONE/TWO/QUORUM (never ALL). Writes stay available
+    /// with most replicas down; a read at the same level may miss them until the hints are delivered. Off by default
+    /// (strict quorum: hints count only toward ANY).
+    /// </summary>
+    public bool SloppyQuorum { get; set; }
 }

@@ -72,6 +72,16 @@ public sealed class HintedHandoff : IEndpointStateListener, IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Serves sloppy-quorum writes (<see cref="InternodeVerb.HintedMutation"/>): this node, a fallback, keeps the
+    /// write as a hint for the replica that is down, delivered like its own hints when that replica is back.
+    /// </summary>
+    public void ServeFallbackWrites() =>
+        _messaging.ServeHintedMutations((from, request, _) => ValueTask.FromResult(
+            TryHint(new NodeAddress(request.TargetHost, request.TargetPort), request.Mutation)
+                ? MutationResponse.Applied
+                : MutationResponse.Failed($"no hint stored for {request.TargetHost}:{request.TargetPort} (down longer than the hint window, or the hint directory failed)")));
+
     /// <summary>Starts a replay for every target with hints that is alive.</summary>
     public void ReplayAllAlive()
     {

@@ -94,8 +94,9 @@ public sealed class ClusterNode : IAsyncDisposable
         var handoff = new HintedHandoff(new HintStore(Path.Combine(dataDirectory, "hints"), time, loggers.CreateLogger<HintStore>()), messaging, gossiper,
             new HintedHandoffOptions { HintWindow = options.HintWindow }, time, loggers.CreateLogger<HintedHandoff>());
         gossiper.Register(handoff);
+        handoff.ServeFallbackWrites();
         var coordinator = new Coordinator(transport.LocalAddress, messaging, store, () => ring.Current, gossiper, clock, handoff,
-            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout }, time, loggers.CreateLogger<Coordinator>());
+            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout, SloppyQuorum = options.SloppyQuorum }, time, loggers.CreateLogger<Coordinator>());
 
         var tokensFile = Path.Combine(clusterDirectory, "tokens");
         var tokens = File.Exists(tokensFile) && TokenList.TryParse(File.ReadAllText(tokensFile).Trim(), out var saved) ? saved : null;

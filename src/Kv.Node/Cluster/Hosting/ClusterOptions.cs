@@ -42,6 +42,9 @@ public sealed class ClusterOptions
     /// <summary>(--hint-window) How long a down replica keeps getting hints. Default 3 h.</summary>
     public TimeSpan HintWindow { get; set; } = TimeSpan.FromHours(3);
 
+    /// <summary>Sloppy quorum: fallback nodes keeping hints count toward ONE/TWO/QUORUM writes (see <see cref="Coordination.CoordinatorOptions.SloppyQuorum"/>).</summary>
+    public bool SloppyQuorum { get; set; }
+
     /// <summary>(--gossip-interval-ms) Gossip round period. Default 1 s.</summary>
     public TimeSpan GossipInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -16,6 +16,10 @@ public static class ReplicaVerbs
     public static ValueTask<MutationResponse> SendHintAsync(this MessagingService messaging, NodeAddress replica, MutationRequest hint, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         messaging.SendRequestAsync<MutationRequest, MutationResponse>(replica, InternodeVerb.HintReplay, hint, timeout, cancellationToken);
 
+    /// <summary>Sloppy quorum: asks a fallback node to keep <paramref name="request"/>'s mutation as a hint for its target.</summary>
+    public static ValueTask<MutationResponse> SendHintedMutationAsync(this MessagingService messaging, NodeAddress fallback, HintedMutationRequest request, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        messaging.SendRequestAsync<HintedMutationRequest, MutationResponse>(fallback, InternodeVerb.HintedMutation, request, timeout, cancellationToken);
+
     public static ValueTask<ReadResponse> SendReadAsync(this MessagingService messaging, NodeAddress replica, ReadRequest read, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         messaging.SendRequestAsync<ReadRequest, ReadResponse>(replica, InternodeVerb.Read, read, timeout, cancellationToken);
 
@@ -27,6 +31,9 @@ public static class ReplicaVerbs
 
     public static void ServeHints(this MessagingService messaging, Func<NodeAddress, MutationRequest, CancellationToken, ValueTask<MutationResponse>> handler) =>
         messaging.Register(InternodeVerb.HintReplay, handler);
+
+    public static void ServeHintedMutations(this MessagingService messaging, Func<NodeAddress, HintedMutationRequest, CancellationToken, ValueTask<MutationResponse>> handler) =>
+        messaging.Register(InternodeVerb.HintedMutation, handler);
 
     public static void ServeReads(this MessagingService messaging, Func<NodeAddress, ReadRequest, CancellationToken, ValueTask<ReadResponse>> handler) =>
         messaging.Register(InternodeVerb.Read, handler);

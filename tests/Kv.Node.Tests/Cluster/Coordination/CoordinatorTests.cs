@@ -72,6 +72,45 @@ public sealed class CoordinatorTests
     }
 
     [Fact]
+    public async Task Write_SloppyQuorumWithTwoOfThreeReplicasDown_FallbacksHoldHintsThatReachTheReplicasLater()
+    {
+        var options = new CoordinatorOptions { WriteTimeout = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromSeconds(1), SloppyQuorum = true };
+        await using var cluster = await TestCluster.StartAsync(nodes: 5, options: options);
+        var coordinator = cluster.Nodes[0];
+        // A key whose replicas are the coordinator and two other nodes; take those two down.
+        var key = Enumerable.Range(0, 100).Select(i => "s" + i)
+            .First(k => coordinator.Coordinator.ReplicasOf(Coordinator.StorageKeyOf(B(k))).Contains(coordinator.Address));
+        var replicas = coordinator.Coordinator.ReplicasOf(Coordinator.StorageKeyOf(B(key)));
+        var down = cluster.Nodes.Where(n => n != coordinator && replicas.Contains(n.Address)).ToList();
+        Assert.Equal(2, down.Count);
+        foreach (var n in down) await cluster.StopAsync(n);
+
+        await Set(coordinator, key, "v", ConsistencyLevel.Quorum);
+        Assert.Equal(1, coordinator.Coordinator.FallbackWrites); // QUORUM = this node + one fallback's hint
+        var fallbacks = cluster.Nodes.Where(n => n != coordinator && !down.Contains(n)).ToList();
+        Assert.Contains(fallbacks, f => down.Any(d => f.Handoff!.Store.PendingBytes(d.Address) > 0));
+        Assert.All(fallbacks, f => Assert.Equal(ReadOutcome.Absent, f.Local(key).Outcome)); // a hint, not a replica's data
+        // ALL stays strict.
+        await Assert.ThrowsAsync<UnavailableException>(() => Set(coordinator, key, "w", ConsistencyLevel.All));
+
+        foreach (var n in down) cluster.Restart(n);
+        foreach (var f in cluster.Nodes.Where(n => n.IsRunning))
+            foreach (var d in down) await f.Handoff!.ReplayAsync(d.Address);
+        foreach (var d in down) Assert.Equal("v", Encoding.UTF8.GetString(d.Local(key).Value.Span));
+    }
+
+    [Fact]
+    public async Task Write_StrictQuorumWithTwoOfThreeReplicasDown_IsUnavailableEvenWithOtherNodesUp()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 5);
+        var coordinator = cluster.Nodes[0];
+        var replicas = coordinator.Coordinator.ReplicasOf(Coordinator.StorageKeyOf(B("s0")));
+        foreach (var n in cluster.Nodes.Where(n => n != coordinator && replicas.Contains(n.Address)).ToList()) await cluster.StopAsync(n);
+        await Assert.ThrowsAsync<UnavailableException>(() => Set(coordinator, "s0", "v", ConsistencyLevel.Quorum));
+        Assert.Equal(0, coordinator.Coordinator.FallbackWrites);
+    }
+
+    [Fact]
     public async Task Restart_StoppedReplica_ReceivesItsHintsInOrder()
     {
         await using var cluster = await TestCluster.StartAsync();

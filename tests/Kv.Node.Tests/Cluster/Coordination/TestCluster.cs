@@ -124,6 +124,7 @@ internal sealed class TestNode(TestCluster cluster, int index, string directory)
         new ReplicaService(Store, Clock).Serve(Messaging);
         Handoff = new HintedHandoff(new HintStore(Path.Combine(directory, "hints")), Messaging, cluster.Liveness,
             new HintedHandoffOptions { ReplayTimeout = TimeSpan.FromSeconds(2) });
+        Handoff.ServeFallbackWrites();
         Coordinator = new Coordinator(Address, Messaging, Store, () => cluster.Placement, cluster.Liveness, Clock, Handoff, cluster.Options);
     }
 
