@@ -2,8 +2,8 @@ using BenchmarkDotNet.Attributes;
 using Kv.Gossip.Transport;
 using Kv.Node.Cluster.Messaging;
 using Kv.Node.Cluster.Net;
-using Kv.Protocol.Internode;
 using Kv.Protocol.Buffers;
+using Kv.Protocol.Internode;
 
 namespace Kv.Benchmarks;
 

@@ -1,5 +1,5 @@
-using Kv.Protocol.Internode;
 using Kv.Protocol.Buffers;
+using Kv.Protocol.Internode;
 
 namespace Kv.Protocol.Tests.Internode;
 
