@@ -19,7 +19,8 @@ namespace Kv.Engine.Wal;
 /// one sync. Synchronous waiters each wait on their own thread-static event (<c>_waiters</c>), so a finished group
 /// wakes only its own members and the next leader, without a convoy on <c>_mutex</c>; async waiters await the
 /// group's <see cref="TaskCompletionSource"/> (one per group, created only if an async appender joins it), and a
-/// thread-pool item leads a group that only async appenders wait for. Dispose waits for an active leader on
+/// thread-pool item leads a group that only async appenders wait for: an async appender never writes on its own
+/// thread, which may be a socket I/O thread that must not sit in fdatasync while other connections wait. Dispose waits for an active leader on
 /// <c>_mutex</c> (Monitor).</para>
 /// <para><c>_mutex</c> guards every field except the file; the file is touched only under <c>_io</c>, by the
 /// leader, the periodic timer (which leads like an appender) or Dispose. A failed write or sync makes the writer
@@ -39,7 +40,7 @@ public sealed class WalWriter : IDisposable
     private readonly bool _perWrite;
     private readonly ILogger? _logger;
     private readonly ITimer? _timer;
-    private readonly Action<object?> _leadFromPool;
+    private readonly Action<object?> _leadReserved;
 
     private byte[] _pending = new byte[InitialBufferSize];
     private int _pendingLength;
@@ -65,7 +66,7 @@ public sealed class WalWriter : IDisposable
         _logger = options.Logger;
         IsDirectIO = direct;
         IOMode = ioMode;
-        _leadFromPool = _ => LeadForAsyncWaiters();
+        _leadReserved = _ => LeadReserved();
         if (!_perWrite)
         {
             if (options.PeriodicSyncInterval <= TimeSpan.Zero)
@@ -182,9 +183,9 @@ public sealed class WalWriter : IDisposable
         }
     }
 
-    /// <summary>Like <see cref="Append"/>, but waits for the group's sync asynchronously. When no write is in flight
-    /// the caller leads the group itself and the write happens synchronously on its thread. Cancelling stops the
-    /// wait, not the record: it may still become durable.</summary>
+    /// <summary>Like <see cref="Append"/>, but waits for the group's sync asynchronously. The write never happens on
+    /// the caller's thread: when none is in flight a thread-pool item is started to lead the group, and appenders
+    /// arriving before it starts join it. Cancelling stops the wait, not the record: it may still become durable.</summary>
     public ValueTask AppendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         Task wait;
@@ -192,18 +193,13 @@ public sealed class WalWriter : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             ThrowIfUnusable();
-            var seq = FrameLocked(payload.Span);
+            FrameLocked(payload.Span);
             if (!_perWrite)
             {
                 WritePeriodicLocked();
                 return default;
             }
-            if (!_leaderActive)
-            {
-                LeadLocked(sync: true);
-                if (_completedSeq >= seq) return default;
-                throw Failed();
-            }
+            if (!_leaderActive) ReserveLeaderFromPoolLocked();
             _asyncWaiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             wait = _asyncWaiters.Task;
         }
@@ -332,7 +328,7 @@ public sealed class WalWriter : IDisposable
         }
         else if (_asyncWaiters is not null)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(_leadFromPool, null, preferLocal: false);
+            ReserveLeaderFromPoolLocked();
         }
         if (_syncWaiters > 0) Monitor.PulseAll(_mutex);
     }
@@ -365,12 +361,17 @@ public sealed class WalWriter : IDisposable
         return next;
     }
 
-    private void LeadForAsyncWaiters()
+    /// <summary>Makes a thread-pool item the leader of the next group. Leadership is taken now (so no appender leads
+    /// meanwhile, and Dispose waits for it); the item writes whatever is framed when it runs.</summary>
+    private void ReserveLeaderFromPoolLocked()
     {
-        lock (_mutex)
-        {
-            if (!_leaderActive && _asyncWaiters is not null && _failure is null) LeadLocked(sync: _perWrite);
-        }
+        _leaderActive = true;
+        ThreadPool.UnsafeQueueUserWorkItem(_leadReserved, null, preferLocal: false);
+    }
+
+    private void LeadReserved()
+    {
+        lock (_mutex) LeadLocked(sync: _perWrite);
     }
 
     private void OnTimer()

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Issue 6's benchmark: redis-benchmark (SET and GET, 50 clients, 100-byte values, pipelining 1 and 16)
+# against a 3-node RF=3 cluster on loopback at QUORUM, beside one single node and Redis 7 with
+# appendonly yes + appendfsync always, all in one run on this machine. Prints req/s, p50 and p99 (ms).
+# Usage: scripts/bench-cluster.sh [REQUESTS]      (default 100000 per test; REPS alternating runs, default 1)
+# The cluster's three nodes, the single node, Redis and redis-benchmark all share this machine's cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}
+reps=${REPS:-1}
+command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null || {
+  apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; }
+dotnet build src/Kv.Node -c Release -v quiet -nologo >/dev/null
+node="dotnet src/Kv.Node/bin/Release/net10.0/kv-node.dll"
+work=$(mktemp -d /tmp/clusterbench.XXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+wait_ping() { for _ in $(seq 1 150); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.2; done; echo "port $1 never answered PING" >&2; exit 2; }
+
+redis_port=18379 single_port=18380 cluster_base=18381 peer_base=18401
+redis-server --port $redis_port --dir "$work" --save "" --appendonly yes --appendfsync always >"$work/redis.log" 2>&1 & pids+=($!)
+mkdir -p "$work/single"
+$node --data "$work/single" --resp-port $single_port --log-level Warning >"$work/single.log" 2>&1 & pids+=($!)
+for i in 0 1 2; do
+  mkdir -p "$work/c$i"
+  $node --data "$work/c$i" --resp-port $((cluster_base + i)) --node-id "bench$i" --peer-port $((peer_base + i)) \
+    --seeds "127.0.0.1:$peer_base" --rack "rack$i" --replication-factor 3 --log-level Warning >"$work/c$i.log" 2>&1 & pids+=($!)
+done
+wait_ping $redis_port; wait_ping $single_port
+for i in 0 1 2; do wait_ping $((cluster_base + i)); done
+# The ring is ready when the node redis-benchmark talks to sees all three members up.
+for _ in $(seq 1 150); do
+  up=$(redis-cli -p $cluster_base info ring 2>/dev/null | grep -c 'state=up' || true)
+  [[ $up -ge 3 ]] && break; sleep 0.2
+done
+[[ $up -ge 3 ]] || { echo "the cluster did not form (INFO ring shows $up up)" >&2; exit 2; }
+
+res="$work/results"
+bench() { # label port pipeline
+  redis-benchmark -p "$2" -t set,get -n "$n" -c 50 -P "$3" -d 100 -r 1000000 --csv 2>/dev/null |
+    awk -F'","' -v w="$1" -v p="$3" 'NR>1 { gsub(/"/,""); split($0,f,","); print w "," p "," f[1] "," f[2] "," f[5] "," f[7] }' >>"$res"
+}
+for ((r = 0; r < reps; r++)); do
+  for p in 1 16; do
+    bench redis $redis_port $p
+    bench single $single_port $p
+    bench cluster $cluster_base $p
+  done
+done
+median() { sort -g | awk '{a[NR]=$1} END { if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+pick() { awk -F, -v w="$1" -v p="$2" -v t="$3" -v c="$4" '$1==w && $2==p && $3==t {print $c}' "$res" | median; }
+printf '%-9s %-14s %11s %8s %8s\n' test target req/s p50_ms p99_ms
+for p in 1 16; do
+  for t in SET GET; do
+    for w in redis single cluster; do
+      label=$w; [[ $w == redis ]] && label="redis-aof"; [[ $w == cluster ]] && label="cluster-3xQ"
+      printf '%-9s %-14s %11s %8s %8s\n' "$t -P$p" "$label" "$(pick $w $p $t 4)" "$(pick $w $p $t 5)" "$(pick $w $p $t 6)"
+    done
+    s=$(pick single $p $t 4); c=$(pick cluster $p $t 4)
+    awk -v s="$s" -v c="$c" -v t="$t -P$p" 'BEGIN { if (s > 0) printf "%-9s cluster/single throughput: %.2f\n", t, c / s }'
+  done
+done
