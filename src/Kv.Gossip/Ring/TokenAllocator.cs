@@ -34,7 +34,7 @@ public static class TokenAllocator
             for (var i = 0; i < numTokens; i++) result[i] = unchecked(offset + ((ulong)i * step));
             return result;
         }
-        if (replicationFactor > 1 && ring.EndpointCount > 1) return AllocateReplicaAware(ring, numTokens, replicationFactor);
+        if (replicationFactor > 1 && ring.EndpointCount > 1) return AllocateReplicaAware(ring, numTokens, replicationFactor, offset);
 
         // Working copy: sorted ranges as (end token, owner); owner -1 = the joiner.
         var tokens = new List<ulong>(ring.TokenCount + numTokens);
@@ -76,6 +76,7 @@ public static class TokenAllocator
             result[k] = newToken;
             placed++;
         }
+        Jitter(result.AsSpan(0, placed), tokens, offset);
 
         // Degenerate ring (ranges too narrow to split): the remaining tokens are evenly spread free ones.
         var stride = ulong.MaxValue / (ulong)numTokens;
@@ -90,7 +91,7 @@ public static class TokenAllocator
         return result;
     }
 
-    private static ulong[] AllocateReplicaAware(TokenRing ring, int numTokens, int replicationFactor)
+    private static ulong[] AllocateReplicaAware(TokenRing ring, int numTokens, int replicationFactor, ulong offset)
     {
         var n = ring.EndpointCount;
         var joiner = n;
@@ -165,14 +166,44 @@ public static class TokenAllocator
                     bestTake = take / TokenRing.TokenSpace;
                 }
             }
-            if (best == double.MaxValue) return Allocate(ring, numTokens); // nothing splittable: fall back
+            if (best == double.MaxValue) return Allocate(ring, numTokens, offset); // nothing splittable: fall back
             var insertAt = ~tokens.BinarySearch(bestToken);
             tokens.Insert(insertAt, bestToken);
             owners.Insert(insertAt, joiner);
             joinerOwned += bestTake;
             result[k] = bestToken;
         }
+        Jitter(result, tokens, offset);
         return result;
+    }
+
+    /// <summary>
+    /// Moves each chosen token forward by up to 2^32 (a 2^-32 share of the ring, nothing for balance) by a value drawn
+    /// from the joiner's offset, staying short of the next token. Two nodes that allocate against the same view of the
+    /// ring (joining at the same moment without hearing of each other) then claim different tokens, instead of
+    /// identical ones that the ring would give to only one of them, leaving the other a member that owns nothing.
+    /// The choice itself is made on the unmoved tokens, so the plan (and its balance) does not depend on the offset.
+    /// </summary>
+    /// <param name="chosen">The new tokens, each present in <paramref name="all"/>.</param>
+    /// <param name="all">Every token after the allocation, sorted.</param>
+    private static void Jitter(Span<ulong> chosen, List<ulong> all, ulong offset)
+    {
+        for (var k = 0; k < chosen.Length; k++)
+        {
+            var at = all.BinarySearch(chosen[k]);
+            var next = at + 1 < all.Count ? all[at + 1] : ulong.MaxValue;
+            var room = next - chosen[k]; // the next token is larger, or this is the last token before the wrap
+            var jitter = Mix(unchecked(offset + (ulong)k)) >> 32;
+            if (jitter < room) chosen[k] += jitter;
+        }
+    }
+
+    /// <summary>SplitMix64's finalizer: spreads the bits of a counter.</summary>
+    private static ulong Mix(ulong x)
+    {
+        x = unchecked((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL);
+        x = unchecked((x ^ (x >> 27)) * 0x94D049BB133111EBUL);
+        return x ^ (x >> 31);
     }
 
     /// <summary>Primary and replicated (SimpleStrategy, <paramref name="rf"/>) ownership of every owner id.</summary>

@@ -107,4 +107,20 @@ public class TokenAllocatorTests(ITestOutputHelper output)
         Assert.Equal(64, fresh.Distinct().Count());
         foreach (var t in fresh) Assert.True(ring.Tokens.IndexOf(t) < 0);
     }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 3)]
+    [InlineData(5, 3)]
+    public void Allocate_TwoJoinersAgainstTheSameView_ClaimNoCommonToken(int existing, int replicationFactor)
+    {
+        // Joiners that have not heard of each other allocate against the same ring; identical tokens would leave one
+        // of them owning nothing once the ring resolves the duplicates.
+        var ring = RingTestData.Grow(existing, numTokens: 16, seed: 11);
+        var a = TokenAllocator.Allocate(ring, 16, offset: 0x1234, replicationFactor: replicationFactor);
+        var b = TokenAllocator.Allocate(ring, 16, offset: 0x9876, replicationFactor: replicationFactor);
+        Assert.Empty(a.Intersect(b));
+        var both = ring.With(new RingMember(RingTestData.Address(100), "dc1", "r", a)).With(new RingMember(RingTestData.Address(101), "dc1", "r", b));
+        Assert.Equal(ring.TokenCount + 32, both.TokenCount);
+    }
 }

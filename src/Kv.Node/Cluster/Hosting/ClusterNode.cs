@@ -117,7 +117,8 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             // Learn the ring from the seeds for a few gossip rounds, then take balanced tokens against it.
             var hasOtherSeeds = options.Seeds.Exists(s => s != transport.LocalAddress);
-            if (hasOtherSeeds) await Task.Delay(options.GossipInterval * 3, time, cancellationToken).ConfigureAwait(false);
+            if (hasOtherSeeds) await LearnRingAsync(gossiper, options.GossipInterval, time, loggers.CreateLogger<ClusterNode>(), cancellationToken).ConfigureAwait(false);
+            await WaitForEarlierJoinersAsync(gossiper, transport.LocalAddress, options.GossipInterval, time, loggers.CreateLogger<ClusterNode>(), cancellationToken).ConfigureAwait(false);
             var offset = (ulong)System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(nodeId));
             tokens = TokenAllocator.Allocate(ring.Current.Ring, options.NumTokens, offset, options.ReplicationFactor);
             File.WriteAllText(tokensFile, TokenList.Format(tokens));
@@ -127,6 +128,76 @@ public sealed class ClusterNode : IAsyncDisposable
         handoff.Start();
         return new ClusterNode(options, nodeId, transport, messaging, gossiper, ring, handoff, coordinator, store);
     }
+
+    /// <summary>
+    /// Gossips until a seed has answered (this node knows another endpoint) and three rounds have passed, so the
+    /// allocation sees the ring rather than an empty one. A node whose seeds never answer gives up after
+    /// <see cref="SeedWaitLimit"/> and starts as if alone, with a warning: its tokens may overlap the cluster's.
+    /// </summary>
+    private static async Task LearnRingAsync(Gossiper gossiper, TimeSpan interval, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        await Task.Delay(interval * 3, time, cancellationToken).ConfigureAwait(false);
+        var logged = false;
+        while (gossiper.KnownEndpointCount < 2)
+        {
+            if (time.GetElapsedTime(started) >= SeedWaitLimit)
+            {
+                logger.LogWarning("No seed answered within {Limit}; joining as if this node were alone (check --seeds)", SeedWaitLimit);
+                return;
+            }
+            if (!logged)
+            {
+                logger.LogInformation("Waiting for a seed to answer before taking tokens");
+                logged = true;
+            }
+            await Task.Delay(interval, time, cancellationToken).ConfigureAwait(false);
+        }
+        if (logged) await Task.Delay(interval * 2, time, cancellationToken).ConfigureAwait(false); // a round or two more for the rest of the ring
+    }
+
+    /// <summary>How long a joiner waits for any seed (see <see cref="LearnRingAsync"/>).</summary>
+    private static readonly TimeSpan SeedWaitLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Joins one at a time. The allocator places tokens by the ring it sees, so two nodes joining against the same
+    /// view split the same ranges: without the jitter in <see cref="TokenAllocator"/> they took identical tokens and
+    /// the ring kept only one of them (the other was a member that owned nothing); with it, one of them still owns
+    /// only slivers. So a joiner waits while another live node that started before it (smaller gossip generation,
+    /// then smaller peer address) is JOINING as far as it knows, then allocates against a ring that includes that
+    /// node's tokens (TOKENS travels with the NORMAL status that ends the wait). A joiner that stays JOINING longer
+    /// than <see cref="JoinQueueLimit"/> (hung, or a partition) stops holding the others back.
+    /// </summary>
+    private static async Task WaitForEarlierJoinersAsync(Gossiper gossiper, NodeAddress self, TimeSpan interval, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var logged = false;
+        var selfState = gossiper.GetEndpointState(self);
+        var selfGeneration = selfState?.Generation ?? long.MaxValue;
+        while (time.GetElapsedTime(started) < JoinQueueLimit)
+        {
+            NodeAddress? ahead = null;
+            foreach (var (endpoint, state) in gossiper.GetEndpointStates())
+            {
+                if (endpoint == self || state.Status != NodeStatus.Joining || !gossiper.IsAlive(endpoint)) continue;
+                var before = state.Generation != selfGeneration
+                    ? state.Generation < selfGeneration
+                    : string.CompareOrdinal(endpoint.ToString(), self.ToString()) < 0;
+                if (before) ahead = endpoint;
+            }
+            if (ahead is null) return;
+            if (!logged)
+            {
+                logger.LogInformation("Waiting for {Endpoint}, which is joining too, to take its tokens before taking ours", ahead);
+                logged = true;
+            }
+            await Task.Delay(interval, time, cancellationToken).ConfigureAwait(false);
+        }
+        logger.LogWarning("Still waiting for other joining nodes after {Limit}; taking tokens now (they may overlap theirs)", JoinQueueLimit);
+    }
+
+    /// <summary>How long a joiner waits for earlier joiners (see <see cref="WaitForEarlierJoinersAsync"/>).</summary>
+    private static readonly TimeSpan JoinQueueLimit = TimeSpan.FromSeconds(60);
 
     private static string LoadOrCreate(string path, Func<string> create)
     {

@@ -13,6 +13,48 @@ public sealed class ClusterNodeTests
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
     [Fact]
+    public async Task StartAsync_TwoNodesJoiningAtOnce_BothGetTokensOfTheirOwn()
+    {
+        // Both joiners see the same one-node ring; allocating against it at the same moment gave both the same
+        // tokens, and the ring kept one of them: a node that served requests but owned nothing.
+        var root = Path.Combine(Path.GetTempPath(), "kv-clusternode-" + Guid.NewGuid().ToString("N"));
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            ClusterOptions Options(int i, List<NodeAddress> seeds) => new()
+            {
+                NodeId = "j" + i,
+                Seeds = seeds,
+                Rack = "rack" + i,
+                GossipInterval = TimeSpan.FromMilliseconds(100),
+            };
+            Task<ClusterNode> Start(int i, List<NodeAddress> seeds) => ClusterNode.StartAsync(Options(i, seeds), Path.Combine(root, "node" + i),
+                new InMemoryReplicaStore(), new HybridLogicalClock(TimeProvider.System), "127.0.0.1:" + (6379 + i));
+
+            nodes.Add(await Start(0, []));
+            List<NodeAddress> seeds = [nodes[0].PeerAddress];
+            nodes.AddRange(await Task.WhenAll(Start(1, seeds), Start(2, seeds)));
+
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (DateTime.UtcNow < deadline && nodes.Any(n => n.Ring.Current.Ring.EndpointCount < 3)) await Task.Delay(50);
+            Assert.All(nodes, n => Assert.Equal(3, n.Ring.Current.Ring.EndpointCount));
+            var ring = nodes[0].Ring.Current.Ring;
+            Assert.Equal(48, ring.TokenCount); // 3 x 16: no token claimed twice
+        }
+        finally
+        {
+            foreach (var n in nodes) await n.DisposeAsync();
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_ThreeNodesWithSeeds_FormOneRingAndServeQuorum()
     {
         var root = Path.Combine(Path.GetTempPath(), "kv-clusternode-" + Guid.NewGuid().ToString("N"));
