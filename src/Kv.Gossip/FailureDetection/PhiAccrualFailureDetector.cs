@@ -24,6 +24,8 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
     private readonly double _maxInterval;
     private readonly double _ticksPerMs;
     private readonly double _z;
+    private object? _owner;
+    private long _epoch;
 
     public PhiAccrualFailureDetector(PhiAccrualOptions? options = null, TimeProvider? time = null)
     {
@@ -43,19 +45,58 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
     {
         lock (_lock)
         {
-            if (!_windows.TryGetValue(endpoint, out var window))
-            {
-                window = new ArrivalWindow(Options.WindowSize, _firstEstimate);
-                _windows.Add(endpoint, window);
-            }
-            else if (window.LastArrival >= 0)
-            {
-                var interval = timestamp - window.LastArrival;
-                if (interval > 0 && interval <= _maxInterval) window.Add(interval);
-            }
-            window.LastArrival = timestamp;
-            window.ConvictAfter = timestamp + (long)Math.Ceiling(window.Mean + _pause + (_z * Math.Max(Math.Sqrt(window.Variance), _minStdDev)));
+            _epoch++;
+            ReportLocked(endpoint, timestamp, null);
         }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="owner"/> (the gossiper) the one caller whose reports do not advance <see cref="Epoch"/>; true
+    /// if it is (the first to claim). Lets the owner cache each peer's conviction time from its own reports.
+    /// </summary>
+    internal bool Claim(object owner)
+    {
+        lock (_lock) return (_owner ??= owner) == owner;
+    }
+
+    /// <summary>
+    /// Advanced by every change to a window the owner did not make itself (reports by others, removals): while it
+    /// stands still, the conviction times the owner got from <see cref="Report(NodeAddress, long, ArrivalWindow?, object, out long, out long)"/> are current.
+    /// </summary>
+    internal long Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>
+    /// <see cref="Report(NodeAddress, long)"/> through a window the caller kept from an earlier report (null or removed:
+    /// looked up by endpoint); returns the endpoint's window to keep. The gossiper reports ~1000 peers per exchange.
+    /// </summary>
+    internal ArrivalWindow Report(NodeAddress endpoint, long timestamp, ArrivalWindow? known, object caller, out long convictAfter, out long epoch)
+    {
+        lock (_lock)
+        {
+            if (caller != _owner) _epoch++;
+            var window = ReportLocked(endpoint, timestamp, known);
+            convictAfter = window.ConvictAfter;
+            epoch = _epoch;
+            return window;
+        }
+    }
+
+    private ArrivalWindow ReportLocked(NodeAddress endpoint, long timestamp, ArrivalWindow? known)
+    {
+        var window = known is { Removed: false } ? known : _windows.GetValueOrDefault(endpoint);
+        if (window is null)
+        {
+            window = new ArrivalWindow(Options.WindowSize, _firstEstimate);
+            _windows.Add(endpoint, window);
+        }
+        else if (window.LastArrival >= 0)
+        {
+            var interval = timestamp - window.LastArrival;
+            if (interval > 0 && interval <= _maxInterval) window.Add(interval);
+        }
+        window.LastArrival = timestamp;
+        window.ConvictAfter = timestamp + (long)Math.Ceiling(window.Mean + _pause + (_z * Math.Max(Math.Sqrt(window.Variance), _minStdDev)));
+        return window;
     }
 
     public double Phi(NodeAddress endpoint, long timestamp)
@@ -75,14 +116,25 @@ public sealed class PhiAccrualFailureDetector : IFailureDetector
     /// crossed at one instant, computed when the heartbeat arrived) without evaluating phi: the gossiper asks this
     /// for every endpoint every round.
     /// </summary>
-    public bool IsAvailable(NodeAddress endpoint, long timestamp)
+    public bool IsAvailable(NodeAddress endpoint, long timestamp) => IsAvailable(endpoint, timestamp, null);
+
+    /// <summary><see cref="IsAvailable(NodeAddress, long)"/> through a window kept from <see cref="Report(NodeAddress, long, ArrivalWindow?)"/>.</summary>
+    internal bool IsAvailable(NodeAddress endpoint, long timestamp, ArrivalWindow? known)
     {
-        lock (_lock) return !_windows.TryGetValue(endpoint, out var window) || window.LastArrival < 0 || timestamp <= window.ConvictAfter;
+        lock (_lock)
+        {
+            var window = known is { Removed: false } ? known : _windows.GetValueOrDefault(endpoint);
+            return window is null || window.LastArrival < 0 || timestamp <= window.ConvictAfter;
+        }
     }
 
     public void Remove(NodeAddress endpoint)
     {
-        lock (_lock) _windows.Remove(endpoint);
+        lock (_lock)
+        {
+            _epoch++;
+            if (_windows.Remove(endpoint, out var window)) window.Removed = true;
+        }
     }
 
     /// <summary>

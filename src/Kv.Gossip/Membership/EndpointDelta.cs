@@ -18,6 +18,12 @@ public sealed record EndpointDelta(NodeAddress Endpoint, HeartbeatState Heartbea
         w.WriteVarint(state.Generation);
         w.WriteVarint(state.HeartbeatVersion);
         var states = state.States;
+        if (newerThan >= state.StatesMaxVersion)
+        {
+            // Only the heartbeat is newer (the usual case): no state to count, and the map is not touched.
+            w.WriteVarint(0UL);
+            return;
+        }
         var count = 0;
         foreach (var kv in states) if (kv.Value.Version > newerThan) count++;
         w.WriteVarint((ulong)count);

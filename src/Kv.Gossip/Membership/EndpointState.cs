@@ -19,6 +19,7 @@ public sealed class EndpointState
     private long _heartbeatVersion;
     private long _statesMaxVersion;
     private volatile ApplicationStateMap _states;
+    private volatile NodeStatus _status;
     private volatile bool _isAlive;
 
     public EndpointState(HeartbeatState heartbeat)
@@ -31,6 +32,7 @@ public sealed class EndpointState
         _generation = heartbeat.Generation;
         _heartbeatVersion = heartbeat.Version;
         _states = states;
+        _status = states.Status;
         _statesMaxVersion = states.MaxVersion;
     }
 
@@ -49,6 +51,7 @@ public sealed class EndpointState
         internal set
         {
             _states = value;
+            _status = value.Status;
             Volatile.Write(ref _statesMaxVersion, value.MaxVersion);
         }
     }
@@ -65,17 +68,33 @@ public sealed class EndpointState
     public long Generation => _generation;
 
     /// <summary>The highest version of the heartbeat or any state: what a digest advertises.</summary>
+    /// <summary>The highest version of any application state (0 when none).</summary>
+    internal long StatesMaxVersion => Volatile.Read(ref _statesMaxVersion);
+
     public long MaxVersion => Math.Max(HeartbeatVersion, Volatile.Read(ref _statesMaxVersion));
 
     /// <summary>The endpoint's address as gossip encodes it, cached because every SYN carries it (gossiper lock).</summary>
     internal byte[]? EncodedEndpoint { get; set; }
+
+    /// <summary>The endpoint's <see cref="GossipStringTable.IdOf"/> in the owning gossiper's table (-1: none), set when it is stored.</summary>
+    internal int Id { get; set; } = -1;
+
+    /// <summary>The failure detector's arrival window for this endpoint, cached so reports and checks skip the detector's map (gossiper lock).</summary>
+    internal FailureDetection.ArrivalWindow? Window { get; set; }
+
+    /// <summary>The window's conviction time as of detector epoch <see cref="DetectorEpoch"/> (gossiper lock).</summary>
+    internal long ConvictAfter { get; set; }
+
+    /// <summary>Detector epoch when <see cref="ConvictAfter"/> was taken; -1: never.</summary>
+    internal long DetectorEpoch { get; set; } = -1;
 
     /// <summary>Scratch mark used by the gossiper (under its lock) to find endpoints a SYN did not mention.</summary>
     internal long Mark { get; set; }
 
     public string? Get(ApplicationState key) => _states.TryGetValue(key, out var v) ? v.Value : null;
 
-    public NodeStatus Status => _states.Status;
+    /// <summary>The parsed status, copied here from the map: the gossiper checks it for every endpoint every round.</summary>
+    public NodeStatus Status => _status;
 
     public override string ToString() => $"gen={Generation} hb={HeartbeatVersion} alive={IsAlive} states={_states.Count}";
 }

@@ -55,8 +55,12 @@ internal ref struct GossipReader(ReadOnlySpan<byte> data, GossipStringTable? str
         return s;
     }
 
-    public NodeAddress ReadEndpoint()
+    public NodeAddress ReadEndpoint() => ReadEndpoint(out _);
+
+    /// <summary>Reads an endpoint and its <see cref="GossipStringTable.IdOf"/> (-1 without a table or when it is full).</summary>
+    public NodeAddress ReadEndpoint(out int id)
     {
+        id = -1;
         var start = _position;
         var length = ReadVarint();
         if (length > (ulong)(_data.Length - _position)) throw new GossipFormatException("Gossip host name runs past the end of the message.");
@@ -66,6 +70,6 @@ internal ref struct GossipReader(ReadOnlySpan<byte> data, GossipStringTable? str
         if (port is 0 or > 65535) throw new GossipFormatException($"Gossip endpoint port {port} is invalid.");
         return _strings is null
             ? new NodeAddress(Encoding.UTF8.GetString(host), (int)port)
-            : _strings.GetEndpoint(_data[start.._position], host, (int)port);
+            : _strings.GetEndpoint(_data[start.._position], host, (int)port, out id);
     }
 }

@@ -20,7 +20,8 @@ public sealed class GossipStringTable
 
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-    private readonly Dictionary<ulong, (byte[] Encoded, NodeAddress Address)> _endpoints = [];
+    private readonly Dictionary<ulong, (byte[] Encoded, NodeAddress Address, int Id)> _endpoints = [];
+    private readonly Dictionary<NodeAddress, (int Id, byte[] Encoded)> _ids = [];
     private readonly Lock _lock = new();
 
     public GossipStringTable() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -34,19 +35,53 @@ public sealed class GossipStringTable
     /// The endpoint whose encoding (<c>host: string | port: varint</c>) is <paramref name="encoded"/>, without
     /// decoding it again when it was seen before (keyed by a 64-bit hash of the bytes, confirmed byte for byte).
     /// </summary>
-    public NodeAddress GetEndpoint(ReadOnlySpan<byte> encoded, ReadOnlySpan<byte> host, int port)
+    public NodeAddress GetEndpoint(ReadOnlySpan<byte> encoded, ReadOnlySpan<byte> host, int port) => GetEndpoint(encoded, host, port, out _);
+
+    /// <summary>As <see cref="GetEndpoint(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int)"/>, also giving the endpoint's <see cref="IdOf"/>.</summary>
+    internal NodeAddress GetEndpoint(ReadOnlySpan<byte> encoded, ReadOnlySpan<byte> host, int port, out int id)
     {
         var hash = XxHash3.HashToUInt64(encoded);
         lock (_lock)
         {
-            if (_endpoints.TryGetValue(hash, out var known) && encoded.SequenceEqual(known.Encoded)) return known.Address;
+            if (_endpoints.TryGetValue(hash, out var known) && encoded.SequenceEqual(known.Encoded))
+            {
+                id = known.Id;
+                return known.Address;
+            }
         }
         var address = new NodeAddress(Get(host), port);
+        id = IdOf(address, out _);
         lock (_lock)
         {
-            if (_endpoints.Count < Capacity) _endpoints.TryAdd(hash, (encoded.ToArray(), address));
+            if (_endpoints.Count < Capacity) _endpoints.TryAdd(hash, (encoded.ToArray(), address, id));
         }
         return address;
+    }
+
+    /// <summary>
+    /// A small dense number for <paramref name="address"/>, the same for every caller and forever (so gossipers can
+    /// index their endpoint states by it instead of hashing the address per digest), and the address's gossip
+    /// encoding, shared; -1 (and null) once <see cref="Capacity"/> addresses have numbers.
+    /// </summary>
+    internal int IdOf(NodeAddress address, out byte[]? encoded)
+    {
+        lock (_lock)
+        {
+            if (_ids.TryGetValue(address, out var known))
+            {
+                encoded = known.Encoded;
+                return known.Id;
+            }
+            if (_ids.Count >= Capacity)
+            {
+                encoded = null;
+                return -1;
+            }
+            var id = _ids.Count;
+            encoded = GossipWriter.EncodeEndpoint(address);
+            _ids.Add(address, (id, encoded));
+            return id;
+        }
     }
 
     public string Get(ReadOnlySpan<byte> utf8)

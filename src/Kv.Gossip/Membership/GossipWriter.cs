@@ -84,6 +84,14 @@ internal sealed class GossipWriter
         WriteRaw(state.EncodedEndpoint);
     }
 
+    /// <summary>The encoding of <paramref name="endpoint"/> as a new array.</summary>
+    public static byte[] EncodeEndpoint(NodeAddress endpoint)
+    {
+        var w = new GossipWriter();
+        w.WriteEndpoint(endpoint);
+        return w.Written.ToArray();
+    }
+
     public void WriteEndpoint(NodeAddress endpoint)
     {
         WriteString(endpoint.Host);

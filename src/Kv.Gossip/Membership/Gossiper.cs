@@ -34,15 +34,19 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly IFailureDetector _failureDetector;
+    private readonly PhiAccrualFailureDetector? _phi; // the usual detector, reached through the windows kept on each state
+    private readonly bool _ownsDetector; // _phi reports this gossiper's reports alone, so conviction times cached per state hold
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly object _dispatchGate = new();
-    private readonly Dictionary<NodeAddress, EndpointState> _states = [];
+    private readonly Dictionary<NodeAddress, EndpointState> _states = []; // membership, and the order of every walk over it
+    private EndpointState?[] _byId = []; // the same states indexed by GossipStringTable.IdOf: a digest names its endpoint by id
     private readonly Dictionary<NodeAddress, (long Generation, long Until)> _quarantine = [];
     private readonly Queue<PendingEvent> _events = new();
     private readonly GossipWriter _writer = new();
     private readonly GossipStringTable _strings;
     private readonly List<GossipDigest> _requests = [];
+    private readonly List<(GossipDigest Digest, int Id, EndpointState? Local)> _ackRequests = [];
     private readonly List<(NodeAddress Endpoint, EndpointState State, long NewerThan)> _sends = [];
     private readonly List<NodeAddress> _live = [];
     private readonly List<NodeAddress> _unreachable = [];
@@ -72,6 +76,8 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         _time = time;
         _random = random;
         _failureDetector = failureDetector ?? new PhiAccrualFailureDetector(null, time);
+        _phi = _failureDetector as PhiAccrualFailureDetector;
+        _ownsDetector = _phi?.Claim(this) ?? false;
         _logger = logger ?? NullLogger.Instance;
         LocalEndpoint = transport.LocalAddress;
         _strings = options.Strings ?? new GossipStringTable();
@@ -112,7 +118,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             var states = ApplicationStateMap.Empty;
             foreach (var kv in initialStates.OrderBy(kv => kv.Key)) states = states.SetItem(kv.Key, new VersionedValue(kv.Value, ++_version));
             _self = new EndpointState(new HeartbeatState(gen, ++_version), states) { IsAlive = true, UpdatedAt = _time.GetTimestamp() };
-            _states[LocalEndpoint] = _self;
+            Store(LocalEndpoint, _self);
             Enqueue(new PendingEvent(EventKind.Join, LocalEndpoint, _self));
             Enqueue(new PendingEvent(EventKind.Alive, LocalEndpoint, _self));
             // Desynchronize nodes started together: the first round comes at a random point of the first interval.
@@ -309,8 +315,9 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         _sends.Clear();
         for (var i = 0; i < count; i++)
         {
-            var d = GossipDigest.Read(ref r);
-            if (!_states.TryGetValue(d.Endpoint, out var local))
+            var d = new GossipDigest(r.ReadEndpoint(out var id), r.ReadNonNegative(), r.ReadNonNegative());
+            var local = Find(d.Endpoint, id);
+            if (local is null)
             {
                 if (!IsQuarantined(d.Endpoint, d.Generation)) _requests.Add(d with { MaxVersion = 0 });
                 continue;
@@ -341,8 +348,12 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     private void HandleAck(NodeAddress from, ref GossipReader r)
     {
         var requestCount = r.ReadCount(4);
-        _requests.Clear();
-        for (var i = 0; i < requestCount; i++) _requests.Add(GossipDigest.Read(ref r));
+        _ackRequests.Clear();
+        for (var i = 0; i < requestCount; i++)
+        {
+            var endpoint = r.ReadEndpoint(out var id);
+            _ackRequests.Add((new GossipDigest(endpoint, r.ReadNonNegative(), r.ReadNonNegative()), id, null));
+        }
         var deltaCount = r.ReadCount(6);
         NoteDirectContact(from);
         for (var i = 0; i < deltaCount; i++) Apply(ref r);
@@ -350,12 +361,19 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         _writer.Reset();
         _writer.WriteByte(GossipMessage.FormatVersion);
         _writer.WriteByte((byte)GossipMessageType.Ack2);
+        // Looked up after the deltas were applied, as they may have added or replaced states.
         var answered = 0;
-        foreach (var req in _requests) if (_states.ContainsKey(req.Endpoint)) answered++;
-        _writer.WriteVarint((ulong)answered);
-        foreach (var req in _requests)
+        for (var i = 0; i < _ackRequests.Count; i++)
         {
-            if (!_states.TryGetValue(req.Endpoint, out var local)) continue;
+            var (req, id, _) = _ackRequests[i];
+            var local = Find(req.Endpoint, id);
+            _ackRequests[i] = (req, id, local);
+            if (local is not null) answered++;
+        }
+        _writer.WriteVarint((ulong)answered);
+        foreach (var (req, _, local) in _ackRequests)
+        {
+            if (local is null) continue;
             // A request for another generation than ours is answered with everything we have.
             EndpointDelta.Write(_writer, req.Endpoint, local, local.Generation == req.Generation ? req.MaxVersion : -1);
         }
@@ -382,14 +400,14 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
     {
         if (from == LocalEndpoint || !_states.TryGetValue(from, out var state)) return;
         var now = _time.GetTimestamp();
-        _failureDetector.Report(from, now);
+        ReportArrival(from, state, now);
         if (!state.IsAlive && !NodeStatusText.IsDeadState(state.Status)) MarkAlive(from, state);
     }
 
     /// <summary>Reads one endpointDelta and applies it; the common case (only a newer heartbeat) allocates one HeartbeatState.</summary>
     private void Apply(ref GossipReader r)
     {
-        var endpoint = r.ReadEndpoint();
+        var endpoint = r.ReadEndpoint(out var id);
         var generation = r.ReadNonNegative();
         var heartbeatVersion = r.ReadNonNegative();
         var count = r.ReadCount(3);
@@ -401,7 +419,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             states[i] = new(key, new VersionedValue(r.ReadString(), version));
         }
         if (endpoint == LocalEndpoint) return; // nobody knows more about this node than itself
-        var local = _states.GetValueOrDefault(endpoint);
+        var local = Find(endpoint, id);
         if (local is not null && generation == local.Generation && count == 0)
         {
             // The common case, a heartbeat only: no allocation.
@@ -416,7 +434,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         var now = _time.GetTimestamp();
         local.HeartbeatVersion = version;
         local.UpdatedAt = now;
-        _failureDetector.Report(endpoint, now);
+        ReportArrival(endpoint, local, now);
         if (!local.IsAlive && !NodeStatusText.IsDeadState(local.Status)) MarkAlive(endpoint, local);
     }
 
@@ -429,8 +447,8 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         {
             if (IsQuarantined(endpoint, delta.Heartbeat.Generation)) return;
             var added = new EndpointState(delta.Heartbeat, ApplicationStateMap.Create(delta.States)) { UpdatedAt = now };
-            _states[endpoint] = added;
-            _failureDetector.Report(endpoint, now);
+            Store(endpoint, added);
+            ReportArrival(endpoint, added, now);
             Enqueue(new PendingEvent(EventKind.Join, endpoint, added));
             if (NodeStatusText.IsDeadState(added.Status)) added.ForgetAt = now + _quarantineTicks;
             return;
@@ -442,9 +460,9 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             _logger.LogInformation("{Endpoint} restarted (generation {Old} -> {New})", endpoint, local.Generation, delta.Heartbeat.Generation);
             if (local.IsAlive) MarkDead(endpoint, local);
             var replaced = new EndpointState(delta.Heartbeat, ApplicationStateMap.Create(delta.States)) { UpdatedAt = now };
-            _states[endpoint] = replaced;
+            Store(endpoint, replaced);
             _failureDetector.Remove(endpoint);
-            _failureDetector.Report(endpoint, now);
+            ReportArrival(endpoint, replaced, now);
             Enqueue(new PendingEvent(EventKind.Restart, endpoint, replaced));
             Enqueue(new PendingEvent(EventKind.Join, endpoint, replaced));
             if (NodeStatusText.IsDeadState(replaced.Status)) replaced.ForgetAt = now + _quarantineTicks;
@@ -490,7 +508,11 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             }
             if (state.IsAlive)
             {
-                if (!_failureDetector.IsAvailable(kv.Key, now)) MarkDead(kv.Key, state);
+                bool available;
+                if (_phi is null) available = _failureDetector.IsAvailable(kv.Key, now);
+                else if (_ownsDetector && state.DetectorEpoch == _phi.Epoch) available = now <= state.ConvictAfter; // no window read: a cache miss per peer per round
+                else available = _phi.IsAvailable(kv.Key, now, state.Window);
+                if (!available) MarkDead(kv.Key, state);
             }
             else if (now - state.UpdatedAt > _expiryTicks)
             {
@@ -503,6 +525,7 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             {
                 var state = _states[endpoint];
                 _states.Remove(endpoint);
+                if (state.Id >= 0) _byId[state.Id] = null;
                 _failureDetector.Remove(endpoint);
                 _quarantine[endpoint] = (state.Generation, now + _quarantineTicks);
                 Enqueue(new PendingEvent(EventKind.Remove, endpoint, state));
@@ -514,6 +537,36 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
             List<NodeAddress>? expired = null;
             foreach (var kv in _quarantine) if (now >= kv.Value.Until) (expired ??= []).Add(kv.Key);
             if (expired is not null) foreach (var e in expired) _quarantine.Remove(e);
+        }
+    }
+
+    /// <summary>The state of <paramref name="endpoint"/> whose table id (from decoding it) is <paramref name="id"/>, or null.</summary>
+    private EndpointState? Find(NodeAddress endpoint, int id)
+    {
+        if (id < 0) return _states.GetValueOrDefault(endpoint);
+        return (uint)id < (uint)_byId.Length ? _byId[id] : null;
+    }
+
+    /// <summary>Adds or replaces the state of <paramref name="endpoint"/> (the only way states enter <c>_states</c>).</summary>
+    private void Store(NodeAddress endpoint, EndpointState state)
+    {
+        _states[endpoint] = state;
+        var id = _strings.IdOf(endpoint, out var encoded);
+        state.Id = id;
+        state.EncodedEndpoint ??= encoded;
+        if (id < 0) return;
+        if (id >= _byId.Length) Array.Resize(ref _byId, Math.Max(id + 1, Math.Max(16, _byId.Length * 2)));
+        _byId[id] = state;
+    }
+
+    private void ReportArrival(NodeAddress endpoint, EndpointState state, long now)
+    {
+        if (_phi is null) _failureDetector.Report(endpoint, now);
+        else
+        {
+            state.Window = _phi.Report(endpoint, now, state.Window, this, out var convictAfter, out var epoch);
+            state.ConvictAfter = convictAfter;
+            state.DetectorEpoch = epoch;
         }
     }
 
