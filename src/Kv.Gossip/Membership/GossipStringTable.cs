@@ -20,8 +20,9 @@ public sealed class GossipStringTable
 
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-    private readonly Dictionary<ulong, (byte[] Encoded, NodeAddress Address, int Id)> _endpoints = [];
-    private readonly Dictionary<NodeAddress, (int Id, byte[] Encoded)> _ids = [];
+    private readonly Dictionary<ulong, EndpointEntry> _endpoints = []; // by XxHash3 of the encoding
+    private readonly Dictionary<NodeAddress, EndpointEntry> _byAddress = [];
+    private int _nextId;
     private readonly Lock _lock = new();
 
     public GossipStringTable() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -37,7 +38,10 @@ public sealed class GossipStringTable
     /// </summary>
     public NodeAddress GetEndpoint(ReadOnlySpan<byte> encoded, ReadOnlySpan<byte> host, int port) => GetEndpoint(encoded, host, port, out _);
 
-    /// <summary>As <see cref="GetEndpoint(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int)"/>, also giving the endpoint's <see cref="IdOf"/>.</summary>
+    /// <summary>
+    /// As <see cref="GetEndpoint(ReadOnlySpan{byte}, ReadOnlySpan{byte}, int)"/>, also giving the endpoint's
+    /// <see cref="IdOf"/> if it has one (-1: no gossiper sharing this table ever stored the endpoint).
+    /// </summary>
     internal NodeAddress GetEndpoint(ReadOnlySpan<byte> encoded, ReadOnlySpan<byte> host, int port, out int id)
     {
         var hash = XxHash3.HashToUInt64(encoded);
@@ -50,37 +54,43 @@ public sealed class GossipStringTable
             }
         }
         var address = new NodeAddress(Get(host), port);
-        id = IdOf(address, out _);
         lock (_lock)
         {
-            if (_endpoints.Count < Capacity) _endpoints.TryAdd(hash, (encoded.ToArray(), address, id));
+            if (!_byAddress.TryGetValue(address, out var entry))
+            {
+                if (_byAddress.Count >= Capacity)
+                {
+                    id = -1;
+                    return address;
+                }
+                entry = new EndpointEntry(address, GossipWriter.EncodeEndpoint(address));
+                _byAddress.Add(address, entry);
+            }
+            // Only the usual encoding is remembered, so an entry always holds the bytes a writer would produce.
+            if (_endpoints.Count < Capacity && encoded.SequenceEqual(entry.Encoded)) _endpoints.TryAdd(hash, entry);
+            id = entry.Id;
+            return address;
         }
-        return address;
     }
 
     /// <summary>
-    /// A small dense number for <paramref name="address"/>, the same for every caller and forever (so gossipers can
-    /// index their endpoint states by it instead of hashing the address per digest), and the address's gossip
-    /// encoding, shared; -1 (and null) once <see cref="Capacity"/> addresses have numbers.
+    /// A small dense number for <paramref name="address"/>, the same for every gossiper of this table and forever,
+    /// given when a gossiper stores the endpoint's state (so gossipers index their endpoint states by it instead of
+    /// hashing the address per digest); and the address's gossip encoding, shared. Not bounded by
+    /// <see cref="Capacity"/>: only members get numbers.
     /// </summary>
-    internal int IdOf(NodeAddress address, out byte[]? encoded)
+    internal int IdOf(NodeAddress address, out byte[] encoded)
     {
         lock (_lock)
         {
-            if (_ids.TryGetValue(address, out var known))
+            if (!_byAddress.TryGetValue(address, out var entry))
             {
-                encoded = known.Encoded;
-                return known.Id;
+                entry = new EndpointEntry(address, GossipWriter.EncodeEndpoint(address));
+                _byAddress.Add(address, entry);
             }
-            if (_ids.Count >= Capacity)
-            {
-                encoded = null;
-                return -1;
-            }
-            var id = _ids.Count;
-            encoded = GossipWriter.EncodeEndpoint(address);
-            _ids.Add(address, (id, encoded));
-            return id;
+            if (entry.Id < 0) entry.Id = _nextId++;
+            encoded = entry.Encoded;
+            return entry.Id;
         }
     }
 
@@ -105,5 +115,14 @@ public sealed class GossipStringTable
         {
             if (rented is not null) ArrayPool<char>.Shared.Return(rented);
         }
+    }
+
+    private sealed class EndpointEntry(NodeAddress address, byte[] encoded)
+    {
+        public NodeAddress Address { get; } = address;
+
+        public byte[] Encoded { get; } = encoded;
+
+        public int Id { get; set; } = -1; // under _lock
     }
 }
