@@ -25,7 +25,10 @@ public interface IFileSystem
     void Rename(string from, string to);
     void SyncDirectory(string directory);
 
-    /// <summary>Creates <paramref name="link"/> as a hard link to <paramref name="existing"/> (checkpoints).</summary>
+    /// <summary>Creates <paramref name="link"/> as a hard link to <paramref name="existing"/> (checkpoints). The link
+    /// is durable only after <see cref="SyncDirectory"/> of its directory.</summary>
+    /// <exception cref="NotSupportedException">the file system cannot link these paths (different devices, no hard
+    /// links, not permitted): the caller may copy the file instead.</exception>
     void HardLink(string existing, string link);
 
     /// <summary>Creates (truncating) a file for appending.</summary>

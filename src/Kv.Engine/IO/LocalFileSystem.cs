@@ -37,8 +37,13 @@ public sealed class LocalFileSystem : IFileSystem
 
     public void HardLink(string existing, string link)
     {
-        if (Posix.Link(existing, link) != 0)
-            throw new IOException($"cannot hard-link '{existing}' as '{link}' (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        if (OperatingSystem.IsWindows())
+            throw new NotSupportedException($"hard links are not implemented on Windows; cannot link '{existing}' as '{link}'");
+        if (Posix.Link(existing, link) == 0) return;
+        var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        if (errno is Posix.EXDEV or Posix.EPERM or Posix.EMLINK or Posix.ENOSYS or Posix.EOPNOTSUPP)
+            throw new NotSupportedException($"cannot hard-link '{existing}' as '{link}' (errno {errno}: different file systems, too many links, or links not permitted)");
+        throw new IOException($"cannot hard-link '{existing}' as '{link}' (errno {errno})");
     }
 
     public IWritableFile CreateWritable(string path) => new LocalWritableFile(path);

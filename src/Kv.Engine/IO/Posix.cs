@@ -8,6 +8,13 @@ internal static partial class Posix
     public const int O_RDONLY = 0x0;
     public const int O_DIRECTORY = 0x10000; // Linux x86-64 and arm64
 
+    // errno values (Linux) that mean "link(2) cannot work here", not "the operation failed"
+    public const int EPERM = 1;
+    public const int EXDEV = 18;
+    public const int EMLINK = 31;
+    public const int ENOSYS = 38;
+    public const int EOPNOTSUPP = 95;
+
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Open(string path, int flags);
 

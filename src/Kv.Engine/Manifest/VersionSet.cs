@@ -368,16 +368,49 @@ public sealed class VersionSet : IDisposable
     }
 
     /// <summary>Atomically points CURRENT at manifest <paramref name="manifestNumber"/>.</summary>
-    private void SetCurrent(ulong manifestNumber)
+    private void SetCurrent(ulong manifestNumber) => WriteCurrent(_fs, _directory, manifestNumber);
+
+    private static void WriteCurrent(IFileSystem fs, string directory, ulong manifestNumber)
     {
-        var temp = FileNames.TempFile(_directory, manifestNumber);
-        using (var file = _fs.CreateWritable(temp))
+        var temp = FileNames.TempFile(directory, manifestNumber);
+        using (var file = fs.CreateWritable(temp))
         {
             file.Append(Encoding.UTF8.GetBytes(FileNames.ManifestName(manifestNumber) + "\n"));
             file.Sync();
         }
-        _fs.Rename(temp, FileNames.CurrentFile(_directory));
-        _fs.SyncDirectory(_directory);
+        fs.Rename(temp, FileNames.CurrentFile(directory));
+        fs.SyncDirectory(directory);
+    }
+
+    /// <summary>
+    /// Writes the manifest of a checkpoint in <paramref name="directory"/> (whose tables are already there): one
+    /// snapshot record listing exactly <paramref name="files"/>, log number and manifest number
+    /// <paramref name="nextFileNumber"/> (so no log is replayed), then CURRENT; every step synced. CURRENT comes
+    /// last: a checkpoint cut short by a crash has none and refuses to open.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">the files do not form a valid version (overlap in levels 1+).</exception>
+    internal static void WriteCheckpointManifest(IFileSystem fs, string directory, IReadOnlyList<(int Level, FileMetadata File)> files,
+                                                 ulong nextFileNumber)
+    {
+        var snapshot = new VersionEdit();
+        foreach (var (level, file) in files) snapshot.AddFile(level, file);
+        var builder = new VersionBuilder(Version.Empty);
+        var error = builder.TryApply(snapshot) ?? builder.TryBuild(out _);
+        if (error is not null) throw new InvalidOperationException("the checkpoint's tables do not form a valid version: " + error);
+        var manifestNumber = nextFileNumber;
+        snapshot.SetLogNumber(manifestNumber);
+        snapshot.SetNextFileNumber(manifestNumber + 1);
+
+        var record = snapshot.Encode();
+        var framed = new byte[LogFormat.EncodedLength(0, record.Length)];
+        LogFormat.Encode(0, record, framed);
+        using (var manifest = fs.CreateWritable(FileNames.ManifestFile(directory, manifestNumber)))
+        {
+            manifest.Append(framed);
+            manifest.Sync();
+        }
+        fs.SyncDirectory(directory);
+        WriteCurrent(fs, directory, manifestNumber);
     }
 
     private void DeleteObsoleteManifests()
