@@ -207,6 +207,53 @@ public sealed class VersionSet : IDisposable
         }
     }
 
+    /// <summary>
+    /// Scrub: re-reads the manifest being appended to and verifies the checksum of every record and that each one
+    /// decodes as an edit, and that CURRENT names it. Adds one <see cref="CorruptionException"/> per problem to
+    /// <paramref name="errors"/>; a damaged tail counts (a live manifest has none: every record was synced whole).
+    /// Holds the apply lock while it reads (a few MiB at most), so no edit is appended meanwhile.
+    /// Returns the manifest's path and size.
+    /// </summary>
+    public (string Path, long Bytes) Scrub(List<CorruptionException> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        lock (_applyLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var path = FileNames.ManifestFile(_directory, _manifestNumber);
+            var currentPath = FileNames.CurrentFile(_directory);
+            try
+            {
+                using var current = _fs.OpenRandomAccess(currentPath);
+                var bytes = new byte[Math.Min(current.Length, 256)];
+                var n = current.Read(0, bytes);
+                var expected = FileNames.ManifestName(_manifestNumber) + "\n";
+                if (Encoding.UTF8.GetString(bytes, 0, n) != expected || current.Length > 256)
+                    errors.Add(new CorruptionException(currentPath, 0, $"CURRENT does not hold \"{FileNames.ManifestName(_manifestNumber)}\\n\", the manifest in use"));
+            }
+            catch (IOException e) when (e is not CorruptionException)
+            {
+                errors.Add(new CorruptionException(currentPath, 0, "CURRENT cannot be read: " + e.Message));
+            }
+
+            long length = 0;
+            try
+            {
+                using var file = _fs.OpenRandomAccess(path);
+                length = file.Length;
+                using var reader = new LogReader(file, _logger);
+                while (reader.TryReadRecord(out var payload, out var offset)) VersionEdit.Decode(payload, path, offset);
+                if (reader.DroppedBytes > 0)
+                    errors.Add(new CorruptionException(path, reader.ValidLength, $"the last {reader.DroppedBytes} bytes of the manifest in use do not form a valid record"));
+            }
+            catch (CorruptionException e)
+            {
+                errors.Add(e);
+            }
+            return (path, length);
+        }
+    }
+
     /// <summary>Numbers of every table of the current version.</summary>
     public HashSet<ulong> LiveFileNumbers()
     {

@@ -211,6 +211,79 @@ public sealed class TableReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Re-reads the whole table from the file, bypassing the cache, and verifies every checksum: the footer, the
+    /// filter, properties and index blocks, and every data block (which must also decompress to its recorded length).
+    /// Unlike <see cref="VerifyChecksums"/> it goes on past damage and adds one <see cref="CorruptionException"/> per
+    /// damaged part to <paramref name="errors"/>. Returns the number of blocks checked (footer included).
+    /// Thread-safe; <paramref name="onBlock"/> (called with each block's size, e.g. for a rate limit) runs on the
+    /// calling thread.
+    /// </summary>
+    public int Scrub(List<CorruptionException> errors, Action<int>? onBlock = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var checkedBlocks = 0;
+        var length = _file.Length;
+        var footerOffset = length - Footer.Length;
+        checkedBlocks++;
+        Footer footer;
+        try
+        {
+            if (length < Footer.Length)
+                throw new CorruptionException(Path, 0, $"file is {length} bytes, shorter than a table footer ({Footer.Length} bytes)");
+            Span<byte> footerBytes = stackalloc byte[Footer.Length];
+            var n = _file.Read(footerOffset, footerBytes);
+            footer = Footer.Decode(footerBytes[..n], Path, footerOffset);
+        }
+        catch (CorruptionException e)
+        {
+            errors.Add(e);
+            footer = default; // the handles this reader decoded at open still locate the data blocks
+        }
+        onBlock?.Invoke(Footer.Length);
+
+        if (footer != default)
+        {
+            foreach (var (handle, what) in (ReadOnlySpan<(BlockHandle, string)>)[(footer.Filter, "filter"), (footer.Properties, "properties"), (footer.Index, "index")])
+            {
+                checkedBlocks++;
+                try
+                {
+                    ReadMetaBlock(_file, handle, footerOffset, what);
+                }
+                catch (CorruptionException e)
+                {
+                    errors.Add(e);
+                }
+                onBlock?.Invoke(handle.Size + BlockTrailer.Size);
+            }
+        }
+
+        byte[]? scratch = null;
+        try
+        {
+            for (var i = 0; i < BlockCount; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                checkedBlocks++;
+                try
+                {
+                    ReadBlockUncached(i, ref scratch, out _);
+                }
+                catch (CorruptionException e)
+                {
+                    errors.Add(e);
+                }
+                onBlock?.Invoke(_blockSizes[i] + BlockTrailer.Size);
+            }
+        }
+        finally
+        {
+            if (scratch is not null) ArrayPool<byte>.Shared.Return(scratch);
+        }
+        return checkedBlocks;
+    }
+
     public void Dispose() => _file.Dispose();
 
     internal long BlockOffset(int block) => _blockOffsets[block];
