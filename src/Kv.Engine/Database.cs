@@ -208,7 +208,10 @@ public sealed partial class Database : IDisposable
         var view = AcquireView();
         try
         {
-            if (!TryFindWinner(view, key, out var timestamp, out var kind, out var entryValue)) return ReadResult.Absent;
+            var counters = default(PointReadCounters);
+            var winner = TryFindWinner(view, key, out var timestamp, out var kind, out var entryValue, ref counters);
+            RecordPointRead(in counters);
+            if (!winner) return ReadResult.Absent;
             if (kind == EntryKind.Tombstone) return new ReadResult(ReadStatus.Deleted, timestamp, 0, null);
             var value = DecodeValue(entryValue, key, out var expires);
             if (EntryValue.IsExpired(expires, NowUnixMs())) return ReadResult.Absent;
@@ -228,7 +231,10 @@ public sealed partial class Database : IDisposable
         try
         {
             expiresAtUnixMs = 0;
-            if (!TryFindWinner(view, key, out timestamp, out var kind, out var entryValue))
+            var counters = default(PointReadCounters);
+            var winner = TryFindWinner(view, key, out timestamp, out var kind, out var entryValue, ref counters);
+            RecordPointRead(in counters);
+            if (!winner)
             {
                 status = ReadStatus.Absent;
                 timestamp = 0;
@@ -264,7 +270,8 @@ public sealed partial class Database : IDisposable
     /// found so far, or whose Bloom filter rules the key out. The returned span lives in a memtable arena or in
     /// this thread's scratch buffer, valid until this thread's next lookup.
     /// </summary>
-    private static bool TryFindWinner(ReadView view, ReadOnlySpan<byte> key, out long timestamp, out EntryKind kind, out ReadOnlySpan<byte> entryValue)
+    private static bool TryFindWinner(ReadView view, ReadOnlySpan<byte> key, out long timestamp, out EntryKind kind, out ReadOnlySpan<byte> entryValue,
+                                      ref PointReadCounters counters)
     {
         var found = view.Mutable.TryGetNewest(key, out timestamp, out kind, out entryValue);
         if (view.Immutable is { } immutable && immutable.TryGetNewest(key, out var its, out var ikind, out var ivalue) &&
@@ -279,10 +286,15 @@ public sealed partial class Database : IDisposable
         var candidate = t_candidate ??= new ArrayBufferWriter<byte>(256);
         foreach (var table in tables)
         {
-            if (found && table.MaxTimestamp < timestamp) continue;
             if (!table.Covers(key)) continue;
+            if (found && table.MaxTimestamp < timestamp)
+            {
+                counters.TablesSkippedByTimestamp++;
+                continue;
+            }
+            counters.TablesConsidered++;
             candidate.ResetWrittenCount();
-            if (!table.Reader.TryGetNewest(key, out var ts, out var k, candidate)) continue;
+            if (!table.Reader.TryGetNewest(key, out var ts, out var k, candidate, ref counters)) continue;
             var v = candidate.WrittenSpan;
             if (found && !InternalKey.Supersedes(ts, k, v, timestamp, kind, entryValue)) continue;
             found = true; timestamp = ts; kind = k;
@@ -341,6 +353,20 @@ public sealed partial class Database : IDisposable
 
     // ---------------------------------------------------------------- stats
 
+    private long _pointReads, _readTablesConsidered, _readTablesSkipped, _filterChecks, _filterNegatives, _filterFalsePositives, _readBlocks;
+
+    /// <summary>Adds one point read's counters to the totals: a handful of atomic adds per read, none per table.</summary>
+    private void RecordPointRead(in PointReadCounters c)
+    {
+        Interlocked.Increment(ref _pointReads);
+        if (c.TablesConsidered != 0) Interlocked.Add(ref _readTablesConsidered, c.TablesConsidered);
+        if (c.TablesSkippedByTimestamp != 0) Interlocked.Add(ref _readTablesSkipped, c.TablesSkippedByTimestamp);
+        if (c.FilterChecks != 0) Interlocked.Add(ref _filterChecks, c.FilterChecks);
+        if (c.FilterNegatives != 0) Interlocked.Add(ref _filterNegatives, c.FilterNegatives);
+        if (c.FilterFalsePositives != 0) Interlocked.Add(ref _filterFalsePositives, c.FilterFalsePositives);
+        if (c.BlocksRead != 0) Interlocked.Add(ref _readBlocks, c.BlocksRead);
+    }
+
     public EngineStats GetStats()
     {
         lock (_rotateLock)
@@ -382,6 +408,13 @@ public sealed partial class Database : IDisposable
                 PendingCompactionBytes = PendingCompactionBytes(_versions.Current),
                 WriteSlowdowns = Interlocked.Read(ref _writeSlowdowns),
                 StallTime = TimeSpan.FromTicks(Interlocked.Read(ref _stallTicks)),
+                PointReads = Interlocked.Read(ref _pointReads),
+                PointReadTablesConsidered = Interlocked.Read(ref _readTablesConsidered),
+                PointReadTablesSkippedByTimestamp = Interlocked.Read(ref _readTablesSkipped),
+                BloomFilterChecks = Interlocked.Read(ref _filterChecks),
+                BloomFilterNegatives = Interlocked.Read(ref _filterNegatives),
+                BloomFilterFalsePositives = Interlocked.Read(ref _filterFalsePositives),
+                PointReadBlocks = Interlocked.Read(ref _readBlocks),
             };
         }
     }

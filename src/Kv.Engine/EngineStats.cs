@@ -67,4 +67,35 @@ public sealed class EngineStats
 
     /// <summary>Total time memtable switches waited on L0 backpressure (slowdowns and stops; see docs/compaction.md).</summary>
     public TimeSpan StallTime { get; init; }
+
+    /// <summary>Point reads (Get, TryGet) since open.</summary>
+    public long PointReads { get; init; }
+
+    /// <summary>Tables point reads had to probe: key range covers the key and max timestamp not below the version
+    /// already found.</summary>
+    public long PointReadTablesConsidered { get; init; }
+
+    /// <summary>Tables point reads skipped because their max timestamp is below the version already found.</summary>
+    public long PointReadTablesSkippedByTimestamp { get; init; }
+
+    /// <summary>Bloom filter probes by point reads (one per table considered, before any block of it is read).</summary>
+    public long BloomFilterChecks { get; init; }
+
+    /// <summary>Probes where the filter ruled the key out, so no block was read (RocksDB: bloom filter useful).</summary>
+    public long BloomFilterNegatives { get; init; }
+
+    /// <summary>Probes the filter let through for a key the table did not hold.</summary>
+    public long BloomFilterFalsePositives { get; init; }
+
+    /// <summary>Data blocks point reads loaded (block cache or file).</summary>
+    public long PointReadBlocks { get; init; }
+
+    /// <summary>Read amplification: data blocks loaded per point read (0 before the first read). Memtable hits load none.</summary>
+    public double ReadAmplification => PointReads > 0 ? (double)PointReadBlocks / PointReads : 0;
+
+    /// <summary>Tables probed (filter checked) per point read.</summary>
+    public double TablesProbedPerRead => PointReads > 0 ? (double)BloomFilterChecks / PointReads : 0;
+
+    /// <summary>Share of filter probes that saved a table read (0..1).</summary>
+    public double BloomFilterUsefulRate => BloomFilterChecks > 0 ? (double)BloomFilterNegatives / BloomFilterChecks : 0;
 }

@@ -137,10 +137,24 @@ public sealed class TableReader : IDisposable
     /// </summary>
     public bool TryGetNewest(ReadOnlySpan<byte> userKey, out long timestamp, out EntryKind kind, IBufferWriter<byte> entryValue)
     {
+        var counters = default(PointReadCounters);
+        return TryGetNewest(userKey, out timestamp, out kind, entryValue, ref counters);
+    }
+
+    /// <summary><see cref="TryGetNewest(ReadOnlySpan{byte}, out long, out EntryKind, IBufferWriter{byte})"/>, adding
+    /// what the lookup touched (filter probe, filter negative, data blocks loaded) to <paramref name="counters"/>.</summary>
+    internal bool TryGetNewest(ReadOnlySpan<byte> userKey, out long timestamp, out EntryKind kind, IBufferWriter<byte> entryValue,
+                               ref PointReadCounters counters)
+    {
         ArgumentNullException.ThrowIfNull(entryValue);
         timestamp = 0;
         kind = default;
-        if (!MayContain(userKey)) return false;
+        counters.FilterChecks++;
+        if (!MayContain(userKey))
+        {
+            counters.FilterNegatives++;
+            return false;
+        }
 
         var seekLength = InternalKey.EncodedLength(userKey.Length);
         byte[]? rented = null;
@@ -150,9 +164,14 @@ public sealed class TableReader : IDisposable
         try
         {
             var block = FindBlock(seekKey);
-            if (block == BlockCount) return false;
+            if (block == BlockCount)
+            {
+                counters.FilterFalsePositives++;
+                return false;
+            }
 
             var state = t_lookup ??= new LookupState();
+            counters.BlocksRead++;
             var data = LoadBlock(block, fillCache: true, ref state.Scratch, out var length);
             var iter = state.Iterator;
             iter.Reset(data, length, Path, _blockOffsets[block]);
@@ -162,11 +181,13 @@ public sealed class TableReader : IDisposable
                 // The seek key fell between the block's last key and its (shortened) separator: the first entry
                 // at or after it opens the next block.
                 block++;
+                counters.BlocksRead++;
                 data = LoadBlock(block, fillCache: true, ref state.Scratch, out length);
                 iter.Reset(data, length, Path, _blockOffsets[block]);
                 iter.SeekToFirst();
             }
             var found = iter.Valid && InternalKey.UserKey(iter.Key).SequenceEqual(userKey);
+            if (!found) counters.FilterFalsePositives++;
             if (found)
             {
                 timestamp = InternalKey.Timestamp(iter.Key);
