@@ -19,6 +19,12 @@ internal sealed class BenchOptions
     public long MemtableSizeBytes { get; private set; } = 64L * 1024 * 1024;
     public bool CrashWriter { get; private set; }
 
+    /// <summary>db_bench's --target_file_size_base, --max_bytes_for_level_base and
+    /// --level0_file_num_compaction_trigger; null = the engine's default.</summary>
+    public long? TargetFileSizeBytes { get; private set; }
+    public long? LevelBaseBytes { get; private set; }
+    public int? Level0CompactionTrigger { get; private set; }
+
     /// <summary>Print engine statistics to stderr after each benchmark (db_bench: --statistics).</summary>
     public bool ShowStats { get; private set; }
 
@@ -56,6 +62,9 @@ internal sealed class BenchOptions
                     case "compression_ratio": o.CompressionRatio = double.Parse(value, CultureInfo.InvariantCulture); break;
                     case "write_buffer_size": o.MemtableSizeBytes = ParseLong(value); break;
                     case "crash-writer": o.CrashWriter = ParseBool(value); break;
+                    case "target_file_size_base": o.TargetFileSizeBytes = ParseLong(value); break;
+                    case "max_bytes_for_level_base": o.LevelBaseBytes = ParseLong(value); break;
+                    case "level0_file_num_compaction_trigger": o.Level0CompactionTrigger = (int)ParseLong(value); break;
                     case "statistics": o.ShowStats = ParseBool(value); break;
                     // db_bench flags that the comparison script passes to both tools and that do not apply here
                     case "compression_type": break;
@@ -76,6 +85,15 @@ internal sealed class BenchOptions
             return null;
         }
         return o;
+    }
+
+    /// <summary>Applies the compaction flags that were given to <paramref name="options"/>.</summary>
+    public Kv.Engine.EngineOptions ApplyCompactionFlags(Kv.Engine.EngineOptions options)
+    {
+        if (TargetFileSizeBytes is { } target) options.TargetFileSizeBytes = target;
+        if (LevelBaseBytes is { } levelBase) options.LevelBaseBytes = levelBase;
+        if (Level0CompactionTrigger is { } trigger) options.Level0CompactionTrigger = trigger;
+        return options;
     }
 
     private static long ParseLong(string s) => long.Parse(s, NumberStyles.Integer, CultureInfo.InvariantCulture);

@@ -44,11 +44,11 @@ internal sealed class BenchRunner : IDisposable
 
     private Database Db => _db ??= Database.Open(_options.Db, NewEngineOptions());
 
-    private EngineOptions NewEngineOptions() => new()
+    private EngineOptions NewEngineOptions() => _options.ApplyCompactionFlags(new()
     {
         SyncMode = _options.Sync ? WalSyncMode.PerWrite : WalSyncMode.Periodic,
         MemtableSizeBytes = _options.MemtableSizeBytes,
-    };
+    });
 
     private void Fresh()
     {

@@ -9,17 +9,18 @@ namespace Kv.Bench;
 /// tests: N threads write keys <c>r{RUN}-t{thread}-{i}</c> with per-write sync and print each key on its
 /// own stdout line, terminated by ';', only after Put returned (the write is acknowledged). The test kills the process at a
 /// random moment, reopens the store and checks that every printed key reads back its expected value.
-/// Runs until killed (or until --num writes per thread).
+/// Runs until killed (or until --num writes per thread). The compaction flags (--target_file_size_base,
+/// --max_bytes_for_level_base, --level0_file_num_compaction_trigger) let a test keep compactions running.
 /// </summary>
 internal static class CrashWriter
 {
     public static int Run(BenchOptions options, TextWriter output)
     {
-        using var db = Database.Open(options.Db, new EngineOptions
+        using var db = Database.Open(options.Db, options.ApplyCompactionFlags(new EngineOptions
         {
             SyncMode = WalSyncMode.PerWrite,
             MemtableSizeBytes = options.MemtableSizeBytes,
-        });
+        }));
         var gate = new object();
         var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
         stdout.WriteLine("ready;");

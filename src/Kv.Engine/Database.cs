@@ -419,6 +419,9 @@ public sealed partial class Database : IDisposable
         }
     }
 
+    /// <summary>Numbers of the tables the manifest lists (tests compare them with the directory).</summary>
+    internal HashSet<ulong> LiveTableNumbers() => _versions.LiveFileNumbers();
+
     private void ThrowIfUnusable()
     {
         ObjectDisposedException.ThrowIf(_disposed || _closing, this);
