@@ -42,9 +42,7 @@ public sealed partial class Database
             ulong maxNumber = 0;
             foreach (var table in view.Tables)
             {
-                var props = table.Reader.Properties;
-                files.Add((table.Level, new FileMetadata(table.FileNumber, table.FileSize, props.SmallestKey, props.LargestKey,
-                                                        props.MinTimestamp, props.MaxTimestamp)));
+                files.Add((table.Level, table.Metadata));
                 var source = FileNames.TableFile(_directory, table.FileNumber);
                 var target = FileNames.TableFile(directory, table.FileNumber);
                 if (LinkOrCopy(source, target)) linked++;

@@ -107,7 +107,7 @@ public sealed partial class Database
                     handle.AddReference();
                     pinned.Add(handle);
                     inputNumbers.Add(file.Number);
-                    iterators.Add(handle.Reader.NewIterator(fillCache: false));
+                    iterators.Add(handle.NewIterator(fillCache: false));
                 }
             }
             var graceCutoff = NowUnixMs() - (long)_options.TombstoneGracePeriod.TotalMilliseconds;
@@ -157,7 +157,8 @@ public sealed partial class Database
             foreach (var table in view.Tables)
             {
                 if (inputs.Contains(table.FileNumber) || table.MinTimestamp > timestamp || !table.Covers(userKey)) continue;
-                if (table.Reader.MayContain(userKey)) return true;
+                using var lease = table.AcquireReader();
+                if (lease.Reader.MayContain(userKey)) return true;
             }
             return false;
         }
@@ -183,7 +184,7 @@ public sealed partial class Database
         }
         catch
         {
-            foreach (var h in handles) h.Reader.Dispose();
+            foreach (var h in handles) h.CloseReader();
             foreach (var o in outputs) TryDelete(FileNames.TableFile(_directory, o.Number));
             throw;
         }

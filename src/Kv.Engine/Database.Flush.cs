@@ -267,16 +267,19 @@ public sealed partial class Database
         }
     }
 
+    /// <summary>Opens (and so verifies the footer, index, filter and properties of) a table that is becoming live.</summary>
     private TableHandle OpenTable(ulong number, int level)
     {
-        var reader = TableReader.Open(_fs, FileNames.TableFile(_directory, number), number, _blockCache);
-        return new TableHandle(reader, level, reader.FileSize, OnTableReleased);
+        if (_tableCache is null)
+            return new TableHandle(TableReader.Open(_fs, FileNames.TableFile(_directory, number), number, _blockCache), level, OnTableReleased);
+        using var lease = _tableCache.Acquire(number);
+        return new TableHandle(_tableCache, lease.Reader, level, OnTableReleased);
     }
 
     /// <summary>The last reference to a table went away: close it, and delete it if it is no longer live.</summary>
     private void OnTableReleased(TableHandle table)
     {
-        table.Reader.Dispose();
+        table.CloseReader();
         _blockCache?.EvictFile(table.FileNumber);
         if (table.IsObsolete && !_disposed) TryDelete(FileNames.TableFile(_directory, table.FileNumber));
     }

@@ -37,6 +37,7 @@ public sealed partial class Database
         try
         {
             var blockCache = options.BlockCacheBytes > 0 ? new BlockCache(options.BlockCacheBytes) : null;
+            var tableCache = options.MaxOpenTables > 0 ? new TableCache(fs, directory, options.MaxOpenTables, blockCache) : null;
             var tableOptions = new TableOptions
             {
                 BlockSize = options.BlockSize,
@@ -57,7 +58,7 @@ public sealed partial class Database
             logsToReplay.Sort();
 
             var firstNumber = versions.NewFileNumber();
-            var db = new Database(directory, options, logger, directoryLock, versions, blockCache, tableOptions,
+            var db = new Database(directory, options, logger, directoryLock, versions, blockCache, tableCache, tableOptions,
                                   new MemtableGeneration(NewMemtable(options), OpenWal(fs, directory, options, logger, firstNumber), firstNumber));
             try
             {
@@ -204,6 +205,7 @@ public sealed partial class Database
             }
             finally
             {
+                _tableCache?.Dispose();
                 _flushSignal.Dispose();
                 _compactionSignal.Dispose();
                 _lock.Dispose();
@@ -219,5 +221,6 @@ public sealed partial class Database
         _view.Release();
         foreach (var t in _tables.Values) t.Release();
         _tables.Clear();
+        _tableCache?.Dispose();
     }
 }

@@ -28,11 +28,12 @@ public sealed partial class Database
             foreach (var table in view.Tables)
             {
                 var before = errors.Count;
-                blocks += table.Reader.Scrub(errors, size => bytes += size, cancellationToken);
+                using (var lease = table.AcquireReader())
+                    blocks += lease.Reader.Scrub(errors, size => bytes += size, cancellationToken);
                 tables++;
                 for (var i = before; i < errors.Count; i++)
                     _logger.LogError("scrub: table {FileNumber} (L{Level}) is damaged: {Problem}", table.FileNumber, table.Level, errors[i].Message);
-                progress?.Invoke(new ScrubProgress(tables, view.Tables.Length, bytes, errors.Count, table.Reader.Path));
+                progress?.Invoke(new ScrubProgress(tables, view.Tables.Length, bytes, errors.Count, table.Path));
             }
         }
         finally

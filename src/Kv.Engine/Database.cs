@@ -38,6 +38,7 @@ public sealed partial class Database : IDisposable
     private readonly DirectoryLock _lock;
     private readonly VersionSet _versions;
     private readonly BlockCache? _blockCache;
+    private readonly TableCache? _tableCache;       // null: every live table's reader stays open (MaxOpenTables = 0)
     private readonly TableOptions _tableOptions;
     private readonly object _insertLock = new();
     private readonly object _rotateLock = new();
@@ -56,7 +57,7 @@ public sealed partial class Database : IDisposable
     private bool _disposed;
 
     private Database(string directory, EngineOptions options, ILogger logger, DirectoryLock directoryLock,
-                     VersionSet versions, BlockCache? blockCache, TableOptions tableOptions, MemtableGeneration active)
+                     VersionSet versions, BlockCache? blockCache, TableCache? tableCache, TableOptions tableOptions, MemtableGeneration active)
     {
         _directory = directory;
         _options = options;
@@ -65,6 +66,7 @@ public sealed partial class Database : IDisposable
         _lock = directoryLock;
         _versions = versions;
         _blockCache = blockCache;
+        _tableCache = tableCache;
         _tableOptions = tableOptions;
         _active = active;
         _view = new ReadView(active.Memtable, null, []);
@@ -294,7 +296,11 @@ public sealed partial class Database : IDisposable
             }
             counters.TablesConsidered++;
             candidate.ResetWrittenCount();
-            if (!table.Reader.TryGetNewest(key, out var ts, out var k, candidate, ref counters)) continue;
+            bool hit;
+            long ts;
+            EntryKind k;
+            using (var lease = table.AcquireReader()) hit = lease.Reader.TryGetNewest(key, out ts, out k, candidate, ref counters);
+            if (!hit) continue;
             var v = candidate.WrittenSpan;
             if (found && !InternalKey.Supersedes(ts, k, v, timestamp, kind, entryValue)) continue;
             found = true; timestamp = ts; kind = k;
@@ -328,7 +334,7 @@ public sealed partial class Database : IDisposable
             var i = 0;
             children[i++] = view.Mutable.NewIterator(snapshot);
             if (view.Immutable is not null) children[i++] = view.Immutable.NewIterator(snapshot);
-            foreach (var table in view.Tables) children[i++] = table.Reader.NewIterator();
+            foreach (var table in view.Tables) children[i++] = table.NewIterator();
             return new Scanner(new MergingIterator(children), startInclusive, endExclusive,
                 options?.IncludeTombstones ?? false, NowUnixMs(), view.Pin());
         }
@@ -380,7 +386,7 @@ public sealed partial class Database : IDisposable
             {
                 files[t.Level]++;
                 bytes[t.Level] += t.FileSize;
-                var props = t.Reader.Properties;
+                var props = t.Properties;
                 entries += Math.Max(0, props.EntryCount - props.TombstoneCount);
             }
             return new EngineStats
@@ -397,6 +403,9 @@ public sealed partial class Database : IDisposable
                 GroupCommits = Interlocked.Read(ref _groupCommits),
                 GroupedWrites = Interlocked.Read(ref _groupedWrites),
                 BlockCacheHitRate = _blockCache?.HitRate ?? 0,
+                OpenTables = _tableCache?.OpenCount ?? _tables.Count,
+                TableCacheHits = _tableCache?.Hits ?? 0,
+                TableCacheMisses = _tableCache?.Misses ?? 0,
                 EstimatedEntries = entries,
                 CompactionCount = Interlocked.Read(ref _compactionCount),
                 CompactionBytesRead = Interlocked.Read(ref _compactionBytesRead),

@@ -32,6 +32,12 @@ public sealed class EngineOptions
 
     public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>Table files kept open at most (each open table also pins its index and Bloom filter in memory), least
+    /// recently used closed first; a table in use by a read, scan or compaction stays open meanwhile, so the count
+    /// can pass the limit while that many are in use at once. 0 (default): every live table stays open, and point
+    /// reads take no lock to reach a table.</summary>
+    public int MaxOpenTables { get; set; }
+
     /// <summary>"Now" for expiry checks.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -94,6 +100,7 @@ public sealed class EngineOptions
         if (MemtableSizeBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MemtableSizeBytes), MemtableSizeBytes, "the memtable size must be at least 1 KiB");
         if (BlockSize < 256) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "the block size must be at least 256 bytes");
         if (BloomBitsPerKey < 0) throw new ArgumentOutOfRangeException(nameof(BloomBitsPerKey), BloomBitsPerKey, "bloom bits per key cannot be negative");
+        if (MaxOpenTables < 0) throw new ArgumentOutOfRangeException(nameof(MaxOpenTables), MaxOpenTables, "the open table limit cannot be negative (0 = unlimited)");
         if (BlockCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(BlockCacheBytes), BlockCacheBytes, "the block cache size cannot be negative");
         if (Level0CompactionTrigger < 1) throw new ArgumentOutOfRangeException(nameof(Level0CompactionTrigger), Level0CompactionTrigger, "the L0 compaction trigger must be at least 1");
         if (Level0SlowdownWritesTrigger < Level0CompactionTrigger) throw new ArgumentOutOfRangeException(nameof(Level0SlowdownWritesTrigger), Level0SlowdownWritesTrigger, "the L0 slowdown trigger must be at least the L0 compaction trigger");

@@ -40,6 +40,14 @@ public sealed class EngineStats
     /// <summary>Block cache hit rate (0..1).</summary>
     public double BlockCacheHitRate { get; init; }
 
+    /// <summary>Table files open now (with <see cref="EngineOptions.MaxOpenTables"/> = 0: every live table).</summary>
+    public int OpenTables { get; init; }
+
+    /// <summary>Table cache lookups that found the table open / had to open it (0 without a table cache).</summary>
+    public long TableCacheHits { get; init; }
+
+    public long TableCacheMisses { get; init; }
+
     /// <summary>An estimate of live entries: memtable entries plus table entries minus table tombstones. Counts a key
     /// once per table or memtable holding a version of it, so overwrites not yet compacted make it high.</summary>
     public long EstimatedEntries { get; init; }

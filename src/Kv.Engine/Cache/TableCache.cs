@@ -11,7 +11,8 @@ namespace Kv.Engine.Cache;
 /// <see cref="Evict"/> (a table became obsolete) closes the reader once its last lease ends.
 /// </summary>
 /// <remarks>Thread-safe: all state is guarded by one private lock; opening a file happens under it too (a miss is
-/// rare next to the reads it serves). Readers are disposed outside the lock.</remarks>
+/// rare next to the reads it serves), and so does closing the readers a miss evicts to make room for it, so the
+/// count of open files never passes the capacity while some are unleased. Other closes happen outside the lock.</remarks>
 public sealed class TableCache : IDisposable
 {
     private readonly IFileSystem _fs;
@@ -45,7 +46,6 @@ public sealed class TableCache : IDisposable
     /// <summary>The open reader of table <paramref name="fileNumber"/>, opening it if needed. Dispose the lease.</summary>
     public Lease Acquire(ulong fileNumber)
     {
-        List<TableReader>? toClose = null;
         Lease lease;
         lock (_lock)
         {
@@ -58,14 +58,14 @@ public sealed class TableCache : IDisposable
             else
             {
                 Interlocked.Increment(ref _misses);
+                // Make room first, so that the file count never passes the capacity (closing a file is cheap).
+                CloseAll(TrimLocked(Capacity - 1));
                 var reader = TableReader.Open(_fs, FileNames.TableFile(_directory, fileNumber), fileNumber, _blockCache);
                 entry = new Entry(fileNumber, reader) { References = 1 };
                 _entries.Add(fileNumber, entry);
-                toClose = TrimLocked();
             }
             lease = new Lease(this, entry);
         }
-        CloseAll(toClose);
         return lease;
     }
 
@@ -106,11 +106,12 @@ public sealed class TableCache : IDisposable
         CloseAll(toClose);
     }
 
-    /// <summary>Removes least recently used unleased entries past capacity; returns their readers to close.</summary>
-    private List<TableReader>? TrimLocked()
+    /// <summary>Removes least recently used unleased entries past <paramref name="keep"/> (default: the capacity);
+    /// returns their readers to close.</summary>
+    private List<TableReader>? TrimLocked(int? keep = null)
     {
         List<TableReader>? toClose = null;
-        while (_entries.Count > Capacity && _lru.First is { } oldest)
+        while (_entries.Count > (keep ?? Capacity) && _lru.First is { } oldest)
         {
             _lru.RemoveFirst();
             _entries.Remove(oldest.Value.FileNumber);
@@ -159,14 +160,17 @@ public sealed class TableCache : IDisposable
     /// <summary>A use of an open reader (a struct: a lookup allocates nothing). Dispose exactly once.</summary>
     public readonly struct Lease : IDisposable
     {
-        private readonly TableCache _cache;
+        private readonly TableCache? _cache;
         private readonly Entry _entry;
 
-        internal Lease(TableCache cache, Entry entry)
+        internal Lease(TableCache? cache, Entry entry)
         {
             _cache = cache;
             _entry = entry;
         }
+
+        /// <summary>A lease on a reader that no cache manages (kept open by its owner): disposing it does nothing.</summary>
+        internal static Lease Unmanaged(Entry pinned) => new(null, pinned);
 
         public TableReader Reader => _entry.Reader;
 
