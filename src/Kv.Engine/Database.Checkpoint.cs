@@ -50,7 +50,7 @@ public sealed partial class Database
                 bytes += table.FileSize;
                 maxNumber = Math.Max(maxNumber, table.FileNumber);
             }
-            _fs.SyncDirectory(directory);
+            // the manifest write syncs the directory, which makes the links durable before CURRENT names them
             VersionSet.WriteCheckpointManifest(_fs, directory, files, maxNumber + 1);
             _logger.LogInformation("checkpoint of {Directory} written to {Target}: {Tables} tables, {Bytes} bytes ({Linked} linked, {Copied} copied)",
                                    _directory, directory, files.Count, bytes, linked, copied);

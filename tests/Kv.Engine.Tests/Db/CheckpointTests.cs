@@ -166,6 +166,27 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void CreateCheckpoint_MachineCrashesRightAfter_CheckpointIsDurable()
+    {
+        var fs = new InMemoryFileSystem();
+        fs.CreateDirectory("/data");
+        var options = Small(fs);
+        var expected = new Dictionary<int, byte[]?>();
+        var db = Database.Open("/data/db", options);
+        for (var i = 0; i < 700; i++)
+        {
+            db.Put(Key(i), Value(i, 1), i + 1);
+            expected[i] = Value(i, 1);
+        }
+        db.CreateCheckpoint("/data/ckpt");
+        fs.Crash(); // only what was synced (file bytes and directory entries) survives
+        db.Dispose();
+
+        using var checkpoint = Database.Open("/data/ckpt", options);
+        AssertHoldsExactly(checkpoint, expected, 700);
+    }
+
+    [Fact]
     public void CreateCheckpoint_TargetHoldsFiles_ThrowsAndLeavesItAlone()
     {
         using var store = new Store(local: false);
