@@ -17,6 +17,9 @@ public sealed partial class Database
     private readonly SemaphoreSlim _compactionSignal = new(0);
     private ICompactionPicker? _picker;
     private RateLimiter? _rateLimiter;
+
+    /// <summary>The bucket compaction output and scrub reads pay into; null without a rate limit. For tests.</summary>
+    internal RateLimiter? CompactionRateLimiter => _rateLimiter;
     private Thread? _compactionThread;
     private long _compactionCount, _compactionBytesRead, _compactionBytesWritten, _writeSlowdowns, _stallTicks;
 

@@ -14,6 +14,7 @@ public sealed partial class Database
     /// needs a damaged block fails with <see cref="CorruptionException"/>). Each damaged part is also logged as an
     /// error. Tables flushed or compacted after the scrub began are not included.
     /// </summary>
+    /// <remarks>Reads share the compaction rate limit (<see cref="EngineOptions.CompactionRateLimitBytesPerSecond"/>).</remarks>
     /// <param name="progress">Called on this thread after each table.</param>
     /// <param name="cancellationToken">Stops the scrub between blocks (throws <see cref="OperationCanceledException"/>).</param>
     public ScrubReport Scrub(Action<ScrubProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -21,6 +22,7 @@ public sealed partial class Database
         ThrowIfUnusable();
         var errors = new List<CorruptionException>();
         long blocks = 0, bytes = 0;
+        long unpaid = 0;
         var view = AcquireView();
         var tables = 0;
         try
@@ -29,7 +31,7 @@ public sealed partial class Database
             {
                 var before = errors.Count;
                 using (var lease = table.AcquireReader())
-                    blocks += lease.Reader.Scrub(errors, size => bytes += size, cancellationToken);
+                    blocks += lease.Reader.Scrub(errors, OnBlock, cancellationToken);
                 tables++;
                 for (var i = before; i < errors.Count; i++)
                     _logger.LogError("scrub: table {FileNumber} (L{Level}) is damaged: {Problem}", table.FileNumber, table.Level, errors[i].Message);
@@ -40,6 +42,8 @@ public sealed partial class Database
         {
             view.Release();
         }
+
+        if (_rateLimiter is not null && unpaid > 0) _rateLimiter.Acquire(unpaid, cancellationToken);
 
         var manifestErrorsFrom = errors.Count;
         var (manifestPath, manifestBytes) = _versions.Scrub(errors);
@@ -56,5 +60,17 @@ public sealed partial class Database
             ManifestPath = manifestPath,
             Errors = errors,
         };
+
+        // Scrub reads share the compaction budget (EngineOptions.CompactionRateLimitBytesPerSecond), paid per
+        // 64 KiB, so a scrub cannot take the disk from foreground reads and WAL syncs either.
+        void OnBlock(int size)
+        {
+            bytes += size;
+            if (_rateLimiter is null) return;
+            unpaid += size;
+            if (unpaid < 64 * 1024) return;
+            _rateLimiter.Acquire(unpaid, cancellationToken);
+            unpaid = 0;
+        }
     }
 }

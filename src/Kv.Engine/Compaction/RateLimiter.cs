@@ -27,6 +27,9 @@ public sealed class RateLimiter
     /// <summary>Total time callers were told to wait.</summary>
     public TimeSpan TotalWait { get; private set; }
 
+    /// <summary>Total bytes paid for by all callers since construction.</summary>
+    public long TotalBytes { get; private set; }
+
     /// <summary>Takes <paramref name="bytes"/> tokens now and returns how long the caller must wait before using
     /// them (zero if the bucket held enough).</summary>
     public TimeSpan Reserve(long bytes)
@@ -35,6 +38,7 @@ public sealed class RateLimiter
         lock (_lock)
         {
             Refill();
+            TotalBytes += bytes;
             _tokens -= bytes;
             if (_tokens >= 0) return TimeSpan.Zero;
             var wait = TimeSpan.FromSeconds(-_tokens / BytesPerSecond);

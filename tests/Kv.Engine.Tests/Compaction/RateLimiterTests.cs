@@ -37,6 +37,15 @@ public class RateLimiterTests
     }
 
     [Fact]
+    public void Reserve_AnyAmount_AddsToTotalBytes()
+    {
+        var limiter = new RateLimiter(1000, new FakeClock());
+        limiter.Reserve(600);
+        limiter.Reserve(900); // past the burst: still counted, the caller is told to wait
+        Assert.Equal(1500, limiter.TotalBytes);
+    }
+
+    [Fact]
     public void Reserve_AfterTimePasses_Refills()
     {
         var clock = new FakeClock();

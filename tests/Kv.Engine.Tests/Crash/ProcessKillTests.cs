@@ -47,7 +47,7 @@ public class ProcessKillTests
     /// As above, with tiny memtables, tables and levels in the child so that flushes and compactions run all the
     /// time and most kills land inside one. After each kill the store reopens (open deletes what a crash left
     /// behind), every acknowledged write reads back, and the directory holds exactly the tables the manifest lists,
-    /// one manifest, no temp file. KV_SOAK=1 runs many more, longer iterations.
+    /// one manifest, one WAL, no temp file. KV_SOAK=1 runs many more, longer iterations.
     /// </summary>
     [Fact]
     public void Put_ChildKilledDuringContinuousCompaction_EveryAcknowledgedWriteSurvivesAndNoOrphanFiles()
@@ -70,16 +70,19 @@ public class ProcessKillTests
                 var live = db.LiveTableNumbers();
                 var tables = new HashSet<ulong>();
                 var manifests = 0;
+                var logs = 0;
                 foreach (var name in Directory.EnumerateFiles(dir).Select(Path.GetFileName))
                 {
                     Assert.True(FileNames.TryParse(name!, out var type, out var number), $"run {run}: unexpected file {name}");
                     Assert.NotEqual(FileType.Temp, type);
                     if (type == FileType.Table) tables.Add(number);
                     if (type == FileType.Manifest) manifests++;
+                    if (type == FileType.Log) logs++;
                 }
                 Assert.True(live.SetEquals(tables),
                     $"run {run}: table files [{string.Join(",", tables.Order())}] but the manifest lists [{string.Join(",", live.Order())}]");
                 Assert.Equal(1, manifests);
+                Assert.Equal(1, logs); // the fresh WAL; every replayed one is gone
                 compactions += db.GetStats().FilesPerLevel.Skip(1).Sum(); // tables below L0 exist only through compaction
                 foreach (var key in acked)
                 {

@@ -81,6 +81,37 @@ public class ScrubTests
         Assert.Equal(tables.Order(), progress.Select(p => p.LastFile).Order());
     }
 
+    [Fact]
+    public void Scrub_WithCompactionRateLimit_PaysForEveryTableByteIntoTheSameBucket()
+    {
+        var fs = new InMemoryFileSystem();
+        // A bucket far larger than the store: the scrub never waits, so the test measures what it paid, not time.
+        var options = Options(fs);
+        options.CompactionRateLimitBytesPerSecond = 1L << 30;
+        using var db = Database.Open("/db", options);
+        for (var i = 0; i < 5 * Keys; i++) db.Put(Key(i), Value(i), i + 1);
+        db.Flush();
+        var limiter = db.CompactionRateLimiter;
+        Assert.NotNull(limiter);
+        long tableBytes = TablePaths(fs, "/db").Sum(fs.GetFileLength);
+        Assert.True(tableBytes > 64 * 1024, $"only {tableBytes} table bytes: the per-64-KiB payments are not exercised");
+        var before = limiter.TotalBytes;
+
+        var report = db.Scrub();
+
+        Assert.True(report.IsClean);
+        Assert.Equal(tableBytes, limiter.TotalBytes - before); // every table byte read is paid for; the manifest is not
+    }
+
+    [Fact]
+    public void Scrub_WithoutRateLimit_HasNoBucket()
+    {
+        var fs = new InMemoryFileSystem();
+        using var db = Fill(fs, "/db");
+        Assert.Null(db.CompactionRateLimiter);
+        Assert.True(db.Scrub().IsClean);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
