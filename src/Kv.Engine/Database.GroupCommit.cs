@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using Kv.Engine.Wal;
 
 namespace Kv.Engine;
 
@@ -21,7 +22,8 @@ public sealed partial class Database
     private int _writersInside;                     // threads inside WriteGrouped (interlocked)
     private byte[] _groupBuffer = new byte[64 * 1024]; // the current leader's
     private long _lastSyncTicks;                    // how long the last group's WAL append took (the current leader's)
-    private long _groupCommits, _groupedWrites;
+    private readonly WalStatistics _walStatistics; // every WAL's writes and syncs since open: the group commits
+    private long _groupedWrites;                    // batches made durable, by Write and WriteAsync alike
 
     /// <summary>A writer in the commit queue: its batch, its wake-up signal and, once woken, the outcome.</summary>
     private sealed class QueuedWrite
@@ -154,7 +156,6 @@ public sealed partial class Database
         }
         Interlocked.Add(ref _bytesWritten, payload.Length);
         if (_groupBuffer.Length > MaxRetainedGroupBuffer) _groupBuffer = new byte[64 * 1024];
-        Interlocked.Increment(ref _groupCommits);
         Interlocked.Add(ref _groupedWrites, group.Count);
         if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
     }

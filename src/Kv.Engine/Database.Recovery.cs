@@ -58,8 +58,9 @@ public sealed partial class Database
             logsToReplay.Sort();
 
             var firstNumber = versions.NewFileNumber();
+            var walStatistics = new WalStatistics();
             var db = new Database(directory, options, logger, directoryLock, versions, blockCache, tableCache, tableOptions,
-                                  new MemtableGeneration(NewMemtable(options), OpenWal(fs, directory, options, logger, firstNumber), firstNumber));
+                                  walStatistics, new MemtableGeneration(NewMemtable(options), OpenWal(fs, directory, options, logger, walStatistics, firstNumber), firstNumber));
             try
             {
                 db.OpenLiveTables();
@@ -158,9 +159,10 @@ public sealed partial class Database
         }
     }
 
-    private WalWriter OpenWal(ulong number) => OpenWal(_fs, _directory, _options, _logger, number);
+    private WalWriter OpenWal(ulong number) => OpenWal(_fs, _directory, _options, _logger, _walStatistics, number);
 
-    private static WalWriter OpenWal(Kv.Engine.IO.IFileSystem fs, string directory, EngineOptions options, ILogger logger, ulong number) =>
+    private static WalWriter OpenWal(Kv.Engine.IO.IFileSystem fs, string directory, EngineOptions options, ILogger logger,
+                                     WalStatistics statistics, ulong number) =>
         WalWriter.Create(fs, FileNames.LogFile(directory, number), new WalOptions
         {
             SyncMode = options.SyncMode,
@@ -168,6 +170,7 @@ public sealed partial class Database
             UseDirectIO = options.UseDirectIO,
             TimeProvider = options.TimeProvider,
             Logger = logger,
+            Statistics = statistics,
         });
 
     /// <summary>Clean close: stops the flush thread (letting a running flush finish), syncs the WAL, closes every

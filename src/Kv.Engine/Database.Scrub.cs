@@ -7,6 +7,8 @@ namespace Kv.Engine;
 // (a compaction cannot delete them mid-scrub); the manifest is read under the version set's apply lock.
 public sealed partial class Database
 {
+    private ScrubReport? _lastScrub; // the last scrub that ran to the end (EngineStats.LastScrub)
+
     /// <summary>
     /// Verifies, without taking the store offline, every checksum of every live table (footer, filter, properties,
     /// index and every data block, read from the file, not the cache) and of every manifest record, and that CURRENT
@@ -52,14 +54,17 @@ public sealed partial class Database
             _logger.LogError("scrub: the manifest is damaged: {Problem}", errors[i].Message);
         _logger.LogInformation("scrub of {Directory}: {Tables} tables, {Blocks} blocks, {Bytes} bytes verified; {Errors} damaged part(s)",
                                _directory, tables, blocks, bytes, errors.Count);
-        return new ScrubReport
+        var report = new ScrubReport
         {
             TablesChecked = tables,
             BlocksChecked = blocks,
             BytesChecked = bytes,
             ManifestPath = manifestPath,
             Errors = errors,
+            CompletedAt = _options.TimeProvider.GetUtcNow(),
         };
+        Volatile.Write(ref _lastScrub, report);
+        return report;
 
         // Scrub reads share the compaction budget (EngineOptions.CompactionRateLimitBytesPerSecond), paid per
         // 64 KiB, so a scrub cannot take the disk from foreground reads and WAL syncs either.

@@ -57,8 +57,10 @@ public sealed partial class Database : IDisposable
     private bool _disposed;
 
     private Database(string directory, EngineOptions options, ILogger logger, DirectoryLock directoryLock,
-                     VersionSet versions, BlockCache? blockCache, TableCache? tableCache, TableOptions tableOptions, MemtableGeneration active)
+                     VersionSet versions, BlockCache? blockCache, TableCache? tableCache, TableOptions tableOptions,
+                     WalStatistics walStatistics, MemtableGeneration active)
     {
+        _walStatistics = walStatistics;
         _directory = directory;
         _options = options;
         _fs = options.FileSystem;
@@ -137,6 +139,7 @@ public sealed partial class Database : IDisposable
             generation.ExitWriter();
         }
         Interlocked.Add(ref _bytesWritten, batch.ByteSize);
+        Interlocked.Increment(ref _groupedWrites);
         if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
     }
 
@@ -158,6 +161,7 @@ public sealed partial class Database : IDisposable
             generation.ExitWriter();
         }
         Interlocked.Add(ref _bytesWritten, batch.ByteSize);
+        Interlocked.Increment(ref _groupedWrites);
         if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) TryRotateIfFull(generation);
     }
 
@@ -400,7 +404,8 @@ public sealed partial class Database : IDisposable
                 BytesWritten = Interlocked.Read(ref _bytesWritten),
                 BytesFlushed = Interlocked.Read(ref _bytesFlushed),
                 WriteStalls = Interlocked.Read(ref _writeStalls),
-                GroupCommits = Interlocked.Read(ref _groupCommits),
+                GroupCommits = _walStatistics.Syncs,
+                WalWrites = _walStatistics.Writes,
                 GroupedWrites = Interlocked.Read(ref _groupedWrites),
                 BlockCacheHitRate = _blockCache?.HitRate ?? 0,
                 OpenTables = _tableCache?.OpenCount ?? _tables.Count,
@@ -424,6 +429,7 @@ public sealed partial class Database : IDisposable
                 BloomFilterNegatives = Interlocked.Read(ref _filterNegatives),
                 BloomFilterFalsePositives = Interlocked.Read(ref _filterFalsePositives),
                 PointReadBlocks = Interlocked.Read(ref _readBlocks),
+                LastScrub = Volatile.Read(ref _lastScrub),
             };
         }
     }

@@ -31,10 +31,15 @@ public sealed class EngineStats
     /// the stop threshold (<see cref="EngineOptions.Level0StopWritesTrigger"/>) while a compaction was due.</summary>
     public long WriteStalls { get; init; }
 
-    /// <summary>Durable (PerWrite) write groups committed: each is one WAL record and one fsync.</summary>
+    /// <summary>WAL syncs since open, summed over every WAL file, as the WAL counted them: in PerWrite mode each makes
+    /// one group durable, whether its writes came through <see cref="Database.Write"/> (the commit queue) or
+    /// <see cref="Database.WriteAsync"/> (the WAL's own grouping); in Periodic mode they are the timer's syncs.</summary>
     public long GroupCommits { get; init; }
 
-    /// <summary>Writes those groups carried (GroupedWrites / GroupCommits = writes per fsync).</summary>
+    /// <summary>WAL file writes since open (one per group; a Periodic WAL writes on its timer).</summary>
+    public long WalWrites { get; init; }
+
+    /// <summary>Write batches accepted since open, by Write and WriteAsync (GroupedWrites / GroupCommits = writes per fsync).</summary>
     public long GroupedWrites { get; init; }
 
     /// <summary>Block cache hit rate (0..1).</summary>
@@ -103,6 +108,9 @@ public sealed class EngineStats
 
     /// <summary>Tables probed (filter checked) per point read.</summary>
     public double TablesProbedPerRead => PointReads > 0 ? (double)BloomFilterChecks / PointReads : 0;
+
+    /// <summary>The last <see cref="Database.Scrub"/> since open that ran to the end (null: none).</summary>
+    public ScrubReport? LastScrub { get; init; }
 
     /// <summary>Share of filter probes that saved a table read (0..1).</summary>
     public double BloomFilterUsefulRate => BloomFilterChecks > 0 ? (double)BloomFilterNegatives / BloomFilterChecks : 0;

@@ -18,5 +18,8 @@ public sealed class ScrubReport
     /// <summary>One entry per damaged part, each naming the file and the byte offset (empty: everything verified).</summary>
     public IReadOnlyList<CorruptionException> Errors { get; init; } = [];
 
+    /// <summary>When the scrub finished (<see cref="EngineOptions.TimeProvider"/>).</summary>
+    public DateTimeOffset CompletedAt { get; init; }
+
     public bool IsClean => Errors.Count == 0;
 }

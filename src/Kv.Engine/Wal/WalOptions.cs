@@ -18,4 +18,8 @@ public sealed class WalOptions
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     public ILogger? Logger { get; set; }
+
+    /// <summary>Where this writer also counts its writes and syncs (shared by several writers; null: only
+    /// <see cref="WalWriter.WriteCount"/> and <see cref="WalWriter.SyncCount"/>).</summary>
+    public WalStatistics? Statistics { get; set; }
 }

@@ -39,6 +39,7 @@ public sealed class WalWriter : IDisposable
     private readonly string _path;
     private readonly bool _perWrite;
     private readonly ILogger? _logger;
+    private readonly WalStatistics? _statistics;
     private readonly ITimer? _timer;
     private readonly Action<object?> _leadReserved;
 
@@ -64,6 +65,7 @@ public sealed class WalWriter : IDisposable
         _path = path;
         _perWrite = options.SyncMode == WalSyncMode.PerWrite;
         _logger = options.Logger;
+        _statistics = options.Statistics;
         IsDirectIO = direct;
         IOMode = ioMode;
         _leadReserved = _ => LeadReserved();
@@ -280,11 +282,13 @@ public sealed class WalWriter : IDisposable
                 {
                     _file.Append(buffer.AsSpan(0, length));
                     Interlocked.Increment(ref _writeCount);
+                    _statistics?.OnWrite();
                 }
                 if (sync)
                 {
                     _file.Sync();
                     Interlocked.Increment(ref _syncCount);
+                    _statistics?.OnSync();
                 }
                 else
                 {

@@ -304,6 +304,28 @@ public class DatabaseTests
         Assert.True(db.GetStats().FlushCount > 0);
     }
 
+    /// <summary>Regression: GroupCommits counted only the synchronous commit queue, so a server writing through
+    /// WriteAsync reported no group commits at all. Now the WAL counts its own syncs, across rotations.</summary>
+    [Fact]
+    public async Task WriteAsync_SequentialDurableWritesAcrossWalRotations_EachIsOneWalWriteAndSync()
+    {
+        const int Writes = 300;
+        using var db = Database.Open("/db", Mem(new InMemoryFileSystem(), memtable: 4096));
+        var batch = new WriteBatch();
+        for (var i = 0; i < Writes; i++)
+        {
+            batch.Clear();
+            batch.Put(B($"k{i:D4}"), B(new string('v', 100)), i + 1);
+            await db.WriteAsync(batch); // awaited one at a time: every group holds exactly this write
+        }
+
+        var stats = db.GetStats();
+        Assert.True(stats.WalBytes < stats.BytesWritten, "the WAL never rotated: counts of retired WALs are not covered");
+        Assert.Equal(Writes, stats.GroupedWrites);
+        Assert.Equal(Writes, stats.GroupCommits);
+        Assert.Equal(Writes, stats.WalWrites);
+    }
+
     [Fact]
     public void Write_ConcurrentDurableWriters_GroupedIntoSharedWalRecordsThatReplayAfterReopen()
     {

@@ -104,6 +104,23 @@ public class ScrubTests
     }
 
     [Fact]
+    public void GetStats_AfterScrubOfDamagedStore_LastScrubHoldsThatReport()
+    {
+        var fs = new InMemoryFileSystem();
+        using var db = Fill(fs, "/db");
+        Assert.Null(db.GetStats().LastScrub);
+        Assert.True(db.Scrub().IsClean);
+        FlipByte(fs, TablePaths(fs, "/db")[0], 10);
+
+        var report = db.Scrub();
+
+        var last = db.GetStats().LastScrub;
+        Assert.Same(report, last);
+        Assert.False(last!.IsClean);
+        Assert.NotEqual(default, last.CompletedAt);
+    }
+
+    [Fact]
     public void Scrub_WithoutRateLimit_HasNoBucket()
     {
         var fs = new InMemoryFileSystem();
