@@ -73,6 +73,7 @@ public sealed class NodeHost : IAsyncDisposable
             UseDirectIO = options.DirectIO,
             MemtableSizeBytes = options.MemtableSizeBytes,
             BlockCacheBytes = options.BlockCacheBytes,
+            MaxOpenTables = options.MaxOpenTables,
             TimeProvider = time,
             LoggerFactory = loggerFactory,
         };
@@ -99,7 +100,7 @@ public sealed class NodeHost : IAsyncDisposable
                 served = cluster.Keyspace;
                 logger.LogInformation("cluster member {Node} on peer port {Peer} (rf {Rf}, seeds {Seeds})", cluster.NodeId, cluster.PeerAddress, options.Cluster.ReplicationFactor, string.Join(",", options.Cluster.Seeds));
             }
-            server = new RespServer(options, served, time, loggerFactory);
+            server = new RespServer(options, served, time, loggerFactory) { Maintenance = new EngineMaintenance(database, directory, time) };
             await server.StartAsync().ConfigureAwait(false);
         }
         catch (System.Net.Sockets.SocketException e)

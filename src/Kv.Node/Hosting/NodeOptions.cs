@@ -52,6 +52,9 @@ public sealed class NodeOptions
 
     public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>SSTables kept open at once (the engine's table cache); 0 = every live table stays open.</summary>
+    public int MaxOpenTables { get; set; }
+
     public bool DirectIO { get; set; } = true;
 
     /// <summary>

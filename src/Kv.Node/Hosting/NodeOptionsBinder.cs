@@ -37,6 +37,7 @@ public static class NodeOptionsBinder
         new("sync-interval-ms", "MS", "fsync period in periodic mode. Default 100", (o, v) => o.SyncInterval = TimeSpan.FromMilliseconds(Integer("sync-interval-ms", v, 1, 60_000))),
         new("memtable-size", "SIZE", "Memtable size before it is flushed to an SSTable. Default 64mb", (o, v) => o.MemtableSizeBytes = Size("memtable-size", v, 1 << 20, 4L << 30)),
         new("block-cache-size", "SIZE", "Block cache for SSTable reads. Default 256mb", (o, v) => o.BlockCacheBytes = Size("block-cache-size", v, 0, 1L << 40)),
+        new("max-open-tables", "N", "SSTables kept open at once (file handles, index and filter memory); least recently used are closed. Default 0 = all", (o, v) => o.MaxOpenTables = (int)Integer("max-open-tables", v, 0, 1_000_000)),
         new("direct-io", "true|false", "Write the WAL with O_DIRECT where the file system allows it (buffered + fdatasync otherwise). Default true", (o, v) => o.DirectIO = Bool("direct-io", v)),
         new("inline-completions", "true|false", "Handle socket completions on the I/O thread instead of the thread pool: about half the CPU per GET; a slow command then delays the other clients served by that I/O thread. Default true", (o, v) => o.InlineCompletions = Bool("inline-completions", v)),
         new("node-id", "ID", "Cluster: this node's stable identity. Default: generated once, kept in <data>/cluster/node-id", (o, v) => o.Cluster.NodeId = v.Length == 0 ? null : v),

@@ -27,6 +27,7 @@ public sealed class CommandTable
         .. ClientCommands.Definitions,
         .. CommandCommands.Definitions,
         .. ConsistencyCommands.Definitions,
+        .. MaintenanceCommands.Definitions,
     ]);
 
     public int Count => _byName.Count;

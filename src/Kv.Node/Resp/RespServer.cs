@@ -59,6 +59,9 @@ public sealed class RespServer : IAsyncDisposable
 
     public DateTimeOffset StartedAt { get; }
 
+    /// <summary>Checkpoints and scrubs of the node's engine (SAVE, SCRUB); null when the server has no engine (tests).</summary>
+    public EngineMaintenance? Maintenance { get; init; }
+
     internal CommandDispatcher Dispatcher { get; }
 
     /// <summary>The bound endpoint (useful with port 0).</summary>

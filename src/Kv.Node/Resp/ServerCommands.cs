@@ -196,7 +196,16 @@ internal static class ServerCommands
                 .Append("aof_enabled:1\r\n")
                 .Append("kv_sync:").Append(s.Options.Sync).Append("\r\n")
                 .Append("rdb_bgsave_in_progress:0\r\n")
-                .Append("aof_rewrite_in_progress:0\r\n\r\n");
+                .Append("aof_rewrite_in_progress:0\r\n");
+            // SAVE writes engine checkpoints (docs/operations.md); 0 / none until the first since start.
+            var last = s.Maintenance?.LastCheckpoint;
+            text.Append("rdb_last_save_time:").Append(last?.CompletedAt.ToUnixTimeSeconds() ?? 0).Append("\r\n")
+                .Append("kv_last_checkpoint:");
+            if (last is null) text.Append("none");
+            else text.Append("dir=").Append(last.Checkpoint.Directory).Append(",tables=").Append(last.Checkpoint.TableCount)
+                     .Append(",bytes=").Append(last.Checkpoint.Bytes).Append(",linked=").Append(last.Checkpoint.LinkedFiles)
+                     .Append(",copied=").Append(last.Checkpoint.CopiedFiles);
+            text.Append("\r\n\r\n");
         }
         if (Want("stats"))
         {
