@@ -6,7 +6,8 @@ namespace Kv.Benchmarks;
 
 /// <summary>
 /// Memtable insert and point lookup with db_bench-shaped entries (16-byte keys, 100-byte values): decimal keys as
-/// db_bench makes them (long shared prefixes), or node-shaped keys that start with a random 8-byte token.
+/// db_bench makes them (long shared prefixes), or node-shaped keys that start with a random 8-byte token; with the
+/// point-lookup index (<see cref="MemtableHashIndex"/>) or with the skiplist alone.
 /// <c>dotnet run -c Release --project bench/Kv.Benchmarks -- --filter '*MemtableBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -20,6 +21,12 @@ public class MemtableBenchmarks
 
     [Params("decimal", "token")]
     public string KeyShape { get; set; } = "decimal";
+
+    /// <summary>Gets through the point-lookup index (a 64 MiB memtable's), or through the skiplist alone.</summary>
+    [Params(true, false)]
+    public bool HashIndex { get; set; } = true;
+
+    private long ExpectedBytes => HashIndex ? 64L << 20 : 1;
 
     [GlobalSetup]
     public void Setup()
@@ -35,7 +42,7 @@ public class MemtableBenchmarks
         rng.NextBytes(value);
         _entryValue = new byte[EntryValue.EncodedLength(0, value.Length)];
         EntryValue.Write(_entryValue, 0, value);
-        _filled = new SkipListMemtable();
+        _filled = new SkipListMemtable(expectedBytes: ExpectedBytes);
         for (var i = 0; i < Entries; i++) _filled.Add(_keys[i], i, EntryKind.Value, _entryValue, i);
     }
 
@@ -44,7 +51,7 @@ public class MemtableBenchmarks
     [Benchmark(OperationsPerInvoke = Entries)]
     public long Insert()
     {
-        var target = new SkipListMemtable();
+        var target = new SkipListMemtable(expectedBytes: ExpectedBytes);
         for (var i = 0; i < Entries; i++) target.Add(_keys[i], i, EntryKind.Value, _entryValue, i);
         return target.EntryCount;
     }

@@ -114,7 +114,7 @@ public sealed partial class Database
     {
         // Chunks of an eighth of the memtable (64 KiB..4 MiB) keep tiny test memtables tiny.
         var chunk = (int)Math.Clamp(options.MemtableSizeBytes / 8, 64 * 1024, 4 * 1024 * 1024);
-        return new SkipListMemtable(chunk, (ulong)Environment.TickCount64 | 1);
+        return new SkipListMemtable(chunk, (ulong)Environment.TickCount64 | 1, options.MemtableSizeBytes);
     }
 
     /// <summary>Publishes a new view of (active, immutable, live tables). Caller holds _rotateLock.</summary>

@@ -41,15 +41,20 @@ internal sealed class SkipListMemtable
     private const int NextOffset = 32;
 
     private readonly Arena _arena;
+    private readonly MemtableHashIndex _index;
     private readonly long[] _head = new long[MaxHeight];
     private int _height = 1;
     private ulong _random;
     private long _entryCount;
     private long _dataBytes;
 
-    public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL)
+    /// <param name="chunkSize">Arena chunk size.</param>
+    /// <param name="seed">Seed of the node heights.</param>
+    /// <param name="expectedBytes">The memtable's size limit, which sizes the point-lookup index; 0: eight chunks.</param>
+    public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL, long expectedBytes = 0)
     {
         _arena = new Arena(chunkSize);
+        _index = new MemtableHashIndex(expectedBytes > 0 ? expectedBytes : 8L * chunkSize);
         _random = seed == 0 ? 1 : seed;
     }
 
@@ -57,8 +62,11 @@ internal sealed class SkipListMemtable
     /// reservation exceeds it by less than one chunk).</summary>
     public long ApproximateMemoryUsage => _arena.UsedBytes;
 
-    /// <summary>Bytes the arena reserved from the GC.</summary>
-    public long ReservedBytes => _arena.AllocatedBytes;
+    /// <summary>Bytes reserved from the GC (the arena's chunks and the point-lookup index).</summary>
+    public long ReservedBytes => _arena.AllocatedBytes + _index.MemoryBytes;
+
+    /// <summary>False once the point-lookup index filled up and gets fall back to the skiplist (exposed for tests).</summary>
+    internal bool IsIndexed => !_index.IsOverflowed;
 
     /// <summary>Bytes of internal keys and entry values held (the payload that a flush writes).</summary>
     public long DataBytes => Volatile.Read(ref _dataBytes);
@@ -100,6 +108,9 @@ internal sealed class SkipListMemtable
             SetNextRelaxed(chunk, at, level, GetNext(prev[level], level));
             SetNext(prev[level], level, node);
         }
+        // The node is its key's first (winning) version when what precedes it belongs to another key.
+        if (!_index.IsOverflowed && (prev[0] == 0 || !InternalKey.UserKey(NodeKey(prev[0])).SequenceEqual(userKey)))
+            _index.Upsert(MemtableHashIndex.Hash(userKey), userKey, node, new NodeKeys(this));
         Volatile.Write(ref _entryCount, _entryCount + 1);
         Volatile.Write(ref _dataBytes, _dataBytes + keyLength + entryValue.Length);
     }
@@ -111,18 +122,25 @@ internal sealed class SkipListMemtable
     /// </summary>
     public bool TryGetNewest(ReadOnlySpan<byte> userKey, out long timestamp, out EntryKind kind, out ReadOnlySpan<byte> entryValue)
     {
-        var seekLength = InternalKey.EncodedLength(userKey.Length);
-        byte[]? rented = null;
-        Span<byte> seek = seekLength <= 256 ? stackalloc byte[256] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(seekLength));
-        seek = seek[..seekLength];
-        InternalKey.WriteSeekKey(seek, userKey);
-        var node = FindGreaterOrEqual(seek);
-        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        long node;
+        if (!_index.IsOverflowed)
+        {
+            node = _index.Find(MemtableHashIndex.Hash(userKey), userKey, new NodeKeys(this));
+        }
+        else
+        {
+            var seekLength = InternalKey.EncodedLength(userKey.Length);
+            byte[]? rented = null;
+            Span<byte> seek = seekLength <= 256 ? stackalloc byte[256] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(seekLength));
+            seek = seek[..seekLength];
+            InternalKey.WriteSeekKey(seek, userKey);
+            node = FindGreaterOrEqual(seek);
+            if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            if (node != 0 && !InternalKey.UserKey(NodeKey(node)).SequenceEqual(userKey)) node = 0;
+        }
 
         if (node == 0) { timestamp = 0; kind = default; entryValue = default; return false; }
         var key = NodeKey(node);
-        if (!InternalKey.UserKey(key).SequenceEqual(userKey)) { timestamp = 0; kind = default; entryValue = default; return false; }
-
         timestamp = InternalKey.Timestamp(key);
         kind = InternalKey.Kind(key);
         entryValue = NodeValue(node);
@@ -276,4 +294,10 @@ internal sealed class SkipListMemtable
     private static int ReadInt32(byte[] chunk, int at) => Unsafe.As<byte, int>(ref chunk[at]);
 
     private static void WriteInt32(byte[] chunk, int at, int value) => Unsafe.As<byte, int>(ref chunk[at]) = value;
+
+    /// <summary>The index's view of nodes: their user keys.</summary>
+    private readonly struct NodeKeys(SkipListMemtable memtable) : MemtableHashIndex.INodeKeys
+    {
+        public ReadOnlySpan<byte> UserKey(long node) => InternalKey.UserKey(memtable.NodeKey(node));
+    }
 }
