@@ -10,6 +10,7 @@ namespace Kv.Engine.Memtable;
 /// <code>
 /// // slots := (hash: u64 | node: i64) * capacity      open addressing, linear probing, capacity a power of 2
 /// // hash  := XxHash3(user key) | 1                   0 marks an empty slot
+/// // home  := (hash >> 32) &amp; (capacity - 1)         the first slot probed (high bits: the low bit is always 1)
 /// </code>
 /// Fixed size, chosen from the memtable's size limit: 16 bytes a slot, one slot per 100 bytes of memtable,
 /// filled to at most 60%. A memtable of many tiny entries can outgrow it; then the index switches itself off
@@ -65,7 +66,7 @@ internal sealed class MemtableHashIndex
         where TKeys : INodeKeys, allows ref struct
     {
         var slots = _slots;
-        for (var i = (int)hash & _mask; ; i = (i + 1) & _mask)
+        for (var i = (int)(hash >> 32) & _mask; ; i = (i + 1) & _mask)
         {
             var h = (ulong)Volatile.Read(ref slots[2 * i]);
             if (h == 0) return 0;
@@ -81,7 +82,7 @@ internal sealed class MemtableHashIndex
     {
         if (_overflowed) return;
         var slots = _slots;
-        for (var i = (int)hash & _mask; ; i = (i + 1) & _mask)
+        for (var i = (int)(hash >> 32) & _mask; ; i = (i + 1) & _mask)
         {
             var h = (ulong)slots[2 * i];
             if (h == 0)
