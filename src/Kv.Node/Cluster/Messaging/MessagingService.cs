@@ -99,7 +99,7 @@ public sealed class MessagingService : IMessageHandler, IAsyncDisposable
         }
 
         var id = (ulong)Interlocked.Increment(ref _nextRequestId);
-        var pending = new PendingRequest<TResponse>(this, to, verb, id, timeout);
+        var pending = new PendingRequest<TResponse>(this, to, verb, id, timeout, _options.RunContinuationsAsynchronously);
         _pending[id] = pending;
         // Both are set before the send, so the response can never find them missing.
         pending.Timer = _time.CreateTimer(PendingRequest.OnTimeout, pending, timeout, Timeout.InfiniteTimeSpan);
