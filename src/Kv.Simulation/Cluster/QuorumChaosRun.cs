@@ -253,7 +253,18 @@ public sealed class QuorumChaosRun
             if (software is not null) text.Append($" pending writes {software.Coordinator.PendingReplicaWrites}, hint bytes {software.PendingHintBytes()}");
             text.Append("; ");
         }
-        text.Append(cluster.IsSettled() ? "gossip settled" : "gossip not settled");
+        text.Append(cluster.IsSettled() ? "gossip settled" : "gossip not settled:");
+        for (var observer = 0; observer < cluster.Nodes.Count; observer++)
+        {
+            if (cluster.Software(observer) is not { } software) continue;
+            for (var i = 0; i < cluster.Nodes.Count; i++)
+            {
+                var state = software.Gossiper.GetEndpointState(cluster.AddressOf(i));
+                var up = software.Gossiper.IsAlive(cluster.AddressOf(i));
+                if (up != (cluster.Nodes[i].State == NodeState.Running) || state is null || state.Status != Kv.Gossip.Membership.NodeStatus.Normal)
+                    text.Append($" n{observer} sees n{i} {(up ? "up" : "down")} {(state is null ? "unknown" : state.ToString() + " " + state.Status)};");
+            }
+        }
         return text.ToString();
     }
 }
