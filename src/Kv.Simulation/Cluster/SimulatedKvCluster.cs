@@ -17,7 +17,8 @@ namespace Kv.Simulation.Cluster;
 /// <remarks>
 /// What survives a crash (a node's "disk"): its replica store (a replica acknowledges only durable writes, so
 /// the store keeps everything it ever acknowledged), its hint files (each hint is fsynced before it counts; they
-/// live in a real temporary directory per node, deleted by <see cref="Dispose"/>), and its HLC high-water mark.
+/// live in a real temporary directory per node, deleted by <see cref="Dispose"/>), its HLC high-water mark, and the
+/// ring members it has seen (<see cref="SimulatedKnownPeers"/>).
 /// Everything else (pending requests, write trackers, replays, gossip state, the ring) dies with the incarnation.
 /// Determinism: Kv.Node's completion sources are built without RunContinuationsAsynchronously (the options'
 /// RunContinuationsAsynchronously = false), so awaiting code resumes inline on the simulation thread; all timers
@@ -28,6 +29,7 @@ public sealed class SimulatedKvCluster : IDisposable
 {
     private const string StoreItem = "kv.replica-store";
     private const string HighWaterMarkItem = "kv.hlc-high-water-mark";
+    private const string PeersItem = "kv.known-peers";
 
     private readonly KvNode?[] _software;
     private readonly SkewedClock?[] _wallClocks;
@@ -152,7 +154,8 @@ public sealed class SimulatedKvCluster : IDisposable
             RunContinuationsAsynchronously = false,
         }, wall);
         gossip.Gossiper.Register(handoff);
-        var placement = new LearnedRingPlacement(() => ring.Current, local, Gossip.Seeds);
+        if (!node.Items.TryGetValue(PeersItem, out var peers)) node.Items[PeersItem] = peers = new SimulatedKnownPeers();
+        var placement = new LearnedRingPlacement(() => ring.Current, local, Gossip.Seeds, (SimulatedKnownPeers)peers);
         var coordinator = new Coordinator(local, messaging, replicaStore, () => placement.Current, gossip.Gossiper, clock, handoff,
             Options.CoordinatorOptions(), node.Clock);
         handoff.Start();
