@@ -156,6 +156,7 @@ public sealed class SimulatedKvCluster : IDisposable
         gossip.Gossiper.Register(handoff);
         if (!node.Items.TryGetValue(PeersItem, out var peers)) node.Items[PeersItem] = peers = new SimulatedKnownPeers();
         var placement = new LearnedRingPlacement(() => ring.Current, local, Gossip.Seeds, (SimulatedKnownPeers)peers);
+        gossip.Gossiper.Register(placement);
         var coordinator = new Coordinator(local, messaging, replicaStore, () => placement.Current, gossip.Gossiper, clock, handoff,
             Options.CoordinatorOptions(), node.Clock);
         handoff.Start();

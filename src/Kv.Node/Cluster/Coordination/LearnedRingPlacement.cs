@@ -1,3 +1,4 @@
+using Kv.Gossip.Membership;
 using Kv.Gossip.Ring;
 using Kv.Gossip.Transport;
 
@@ -18,10 +19,12 @@ namespace Kv.Node.Cluster.Coordination;
 /// saved members follow the ring (members joining, and members gossip has forgotten after they left).
 /// A member removed from the cluster while this node was down is still saved: this node then waits for it until
 /// an operator deletes the peers file (see docs/formats/peers.md).
+/// Register it with the gossiper (after the <see cref="ClusterRing"/>) so the saved members follow the ring even
+/// while no request asks for the placement.
 /// Threading: thread-safe. Once ready it stays ready (a volatile flag); <see cref="Current"/> then costs a
 /// reference comparison unless the ring changed, when the saved members are updated under a lock.
 /// </remarks>
-public sealed class LearnedRingPlacement
+public sealed class LearnedRingPlacement : IEndpointStateListener
 {
     private readonly Func<ReplicaPlacement> _ring;
     private readonly NodeAddress _local;
@@ -62,6 +65,17 @@ public sealed class LearnedRingPlacement
             return placement;
         }
     }
+
+    void IEndpointStateListener.OnJoin(NodeAddress endpoint, EndpointState state) => Refresh();
+
+    void IEndpointStateListener.OnChange(NodeAddress endpoint, ApplicationState key, VersionedValue value)
+    {
+        if (key is ApplicationState.Status or ApplicationState.Tokens) Refresh();
+    }
+
+    void IEndpointStateListener.OnRemove(NodeAddress endpoint) => Refresh();
+
+    private void Refresh() => _ = Current;
 
     private bool CheckReady(ReplicaPlacement placement)
     {
