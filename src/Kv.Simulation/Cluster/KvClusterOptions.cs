@@ -28,6 +28,12 @@ public sealed class KvClusterOptions
 
     public TimeSpan HintWindow { get; init; } = new HintedHandoffOptions().HintWindow;
 
+    /// <summary>
+    /// Sloppy quorum: a write for a replica that is down goes to a live fallback node, whose durable hint counts
+    /// toward W (see <see cref="Kv.Node.Cluster.Coordination.CoordinatorOptions.SloppyQuorum"/>). Off by default, as in a real node.
+    /// </summary>
+    public bool SloppyQuorum { get; init; }
+
     /// <summary>Record membership events in the trace (they are part of the run either way; this only hashes them too).</summary>
     public bool TraceMembership { get; init; } = true;
 
@@ -35,6 +41,7 @@ public sealed class KvClusterOptions
     {
         WriteTimeout = WriteTimeout,
         ReadTimeout = ReadTimeout,
+        SloppyQuorum = SloppyQuorum,
         RunContinuationsAsynchronously = false,
     };
 }

@@ -3,9 +3,12 @@ using System.Text;
 namespace Kv.Simulation.Cluster;
 
 /// <summary>The outcome of one <see cref="QuorumChaosRun"/>: what was written, what was checked, and the run's fingerprint.</summary>
-public sealed class QuorumChaosResult(int seed, IReadOnlyList<WriteAttempt> attempts)
+public sealed class QuorumChaosResult(int seed, bool sloppyQuorum, IReadOnlyList<WriteAttempt> attempts)
 {
     public int Seed { get; } = seed;
+
+    /// <summary>Whether the cluster ran with sloppy quorum (fallback nodes' hints counted toward W).</summary>
+    public bool SloppyQuorum { get; } = sloppyQuorum;
 
     public IReadOnlyList<WriteAttempt> Attempts { get; } = attempts;
 
@@ -44,6 +47,9 @@ public sealed class QuorumChaosResult(int seed, IReadOnlyList<WriteAttempt> atte
     public long HintsDelivered { get; private set; }
 
     public long ReadRepairs { get; private set; }
+
+    /// <summary>Replica writes that went to a fallback node instead (sloppy quorum), on the last incarnations.</summary>
+    public long FallbackWrites { get; private set; }
 
     public int Acknowledged => Count(WriteOutcome.Acknowledged);
 
@@ -84,6 +90,7 @@ public sealed class QuorumChaosResult(int seed, IReadOnlyList<WriteAttempt> atte
             HintsStored += node.HintedHandoff.HintsStored;
             HintsDelivered += node.HintedHandoff.HintsDelivered;
             ReadRepairs += node.Coordinator.ReadRepairs;
+            FallbackWrites += node.Coordinator.FallbackWrites;
         }
     }
 
@@ -95,8 +102,8 @@ public sealed class QuorumChaosResult(int seed, IReadOnlyList<WriteAttempt> atte
     }
 
     public string Summary() =>
-        $"seed {Seed}: {Attempts.Count} writes, {Acknowledged} acknowledged, {Failed} failed, {Orphaned} orphaned by a coordinator crash; " +
-        $"healed and settled at {HealedAfter.TotalSeconds:0.0}s; hints stored/delivered (last incarnations) {HintsStored}/{HintsDelivered}; read repairs {ReadRepairs}; " +
+        $"seed {Seed}{(SloppyQuorum ? " (sloppy quorum)" : "")}: {Attempts.Count} writes, {Acknowledged} acknowledged, {Failed} failed, {Orphaned} orphaned by a coordinator crash; " +
+        $"healed and settled at {HealedAfter.TotalSeconds:0.0}s; hints stored/delivered (last incarnations) {HintsStored}/{HintsDelivered}; fallback writes {FallbackWrites}; read repairs {ReadRepairs}; " +
         $"{Events} events, {VirtualTime.TotalSeconds:0.0}s virtual; trace {TraceCount} records, hash {TraceHash:x16}";
 
     /// <summary>Everything a failing test prints: the checks that failed, the fault log, and how to replay the seed.</summary>
@@ -116,7 +123,8 @@ public sealed class QuorumChaosResult(int seed, IReadOnlyList<WriteAttempt> atte
             text.AppendLine("trace tail:");
             foreach (var line in TraceTail) text.AppendLine("  " + line);
         }
-        text.AppendLine($"replay: KV_SIM_SEED={Seed} dotnet test tests/Kv.Simulation.Tests -c Release --filter \"FullyQualifiedName~QuorumChaos\"");
+        var test = SloppyQuorum ? "QuorumChaosTests.SloppyQuorumWrites" : "QuorumChaosTests.QuorumWrites";
+        text.AppendLine($"replay: KV_SIM_SEED={Seed} dotnet test tests/Kv.Simulation.Tests -c Release --filter \"FullyQualifiedName~{test}\" --logger \"console;verbosity=detailed\"");
         return text.ToString();
     }
 

@@ -11,7 +11,7 @@ namespace Kv.Simulation.Cluster;
 
 /// <summary>
 /// N simulated Kv.Node cluster members: real gossip (membership, phi-accrual failure detection, the ring),
-/// internode messaging, replica verbs, durable hints with replay, and the coordinator, all on the simulated
+/// internode messaging, replica verbs, durable hints with replay (and fallback writes of sloppy quorum), and the coordinator, all on the simulated
 /// network and clocks, on the simulation thread. The same seed gives the same run, event for event.
 /// </summary>
 /// <remarks>
@@ -154,6 +154,7 @@ public sealed class SimulatedKvCluster : IDisposable
             RunContinuationsAsynchronously = false,
         }, wall);
         gossip.Gossiper.Register(handoff);
+        handoff.ServeFallbackWrites();
         if (!node.Items.TryGetValue(PeersItem, out var peers)) node.Items[PeersItem] = peers = new SimulatedKnownPeers();
         var placement = new LearnedRingPlacement(() => ring.Current, local, Gossip.Seeds, (SimulatedKnownPeers)peers);
         gossip.Gossiper.Register(placement);
