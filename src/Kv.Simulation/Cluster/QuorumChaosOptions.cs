@@ -25,6 +25,9 @@ public sealed class QuorumChaosOptions
     /// <summary>Per-node wall-clock offsets (node i gets element i; missing ones are zero).</summary>
     public IReadOnlyList<TimeSpan>? ClockOffsets { get; init; }
 
+    /// <summary>The test-name filter that reruns this run's test, for the replay command of a failure report.</summary>
+    public string ReplayFilter { get; init; } = "FullyQualifiedName~QuorumChaos";
+
     /// <summary>Trace lines to keep for a failure report (0 = none; formatting them costs time).</summary>
     public int TraceLines { get; init; }
 }

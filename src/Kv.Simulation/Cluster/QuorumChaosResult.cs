@@ -3,7 +3,7 @@ using System.Text;
 namespace Kv.Simulation.Cluster;
 
 /// <summary>The outcome of one <see cref="QuorumChaosRun"/>: what was written, what was checked, and the run's fingerprint.</summary>
-public sealed class QuorumChaosResult(int seed, bool sloppyQuorum, IReadOnlyList<WriteAttempt> attempts)
+public sealed class QuorumChaosResult(int seed, bool sloppyQuorum, string replayFilter, IReadOnlyList<WriteAttempt> attempts)
 {
     public int Seed { get; } = seed;
 
@@ -123,8 +123,7 @@ public sealed class QuorumChaosResult(int seed, bool sloppyQuorum, IReadOnlyList
             text.AppendLine("trace tail:");
             foreach (var line in TraceTail) text.AppendLine("  " + line);
         }
-        var test = SloppyQuorum ? "QuorumChaosTests.SloppyQuorumWrites" : "QuorumChaosTests.QuorumWrites";
-        text.AppendLine($"replay: KV_SIM_SEED={Seed} dotnet test tests/Kv.Simulation.Tests -c Release --filter \"FullyQualifiedName~{test}\" --logger \"console;verbosity=detailed\"");
+        text.AppendLine($"replay: KV_SIM_SEED={Seed} dotnet test tests/Kv.Simulation.Tests -c Release --filter \"{replayFilter}\" --logger \"console;verbosity=detailed\"");
         return text.ToString();
     }
 

@@ -34,7 +34,7 @@ public sealed class QuorumChaosRun
         var simulation = new Simulation(_options.Seed);
         simulation.Trace.KeepLines = _options.TraceLines;
         using var cluster = new SimulatedKvCluster(simulation, _options.Cluster);
-        var result = new QuorumChaosResult(_options.Seed, _options.Cluster.SloppyQuorum, _attempts);
+        var result = new QuorumChaosResult(_options.Seed, _options.Cluster.SloppyQuorum, _options.ReplayFilter, _attempts);
         var workloadRandom = simulation.CreateRandom();
         var faultRandom = simulation.CreateRandom();
         ChaosSchedule? chaos = null;
