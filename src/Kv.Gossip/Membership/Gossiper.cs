@@ -429,6 +429,13 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         Apply(new EndpointDelta(endpoint, new HeartbeatState(generation, heartbeatVersion), states));
     }
 
+    private static bool HasStatus(IReadOnlyList<KeyValuePair<ApplicationState, VersionedValue>> states)
+    {
+        foreach (var kv in states)
+            if (kv.Key == ApplicationState.Status) return true;
+        return false;
+    }
+
     private void AdvanceHeartbeat(NodeAddress endpoint, EndpointState local, long version)
     {
         var now = _time.GetTimestamp();
@@ -446,6 +453,12 @@ public sealed class Gossiper : IEndpointLiveness, IMessageHandler, IAsyncDisposa
         if (!_states.TryGetValue(endpoint, out var local))
         {
             if (IsQuarantined(endpoint, delta.Heartbeat.Generation)) return;
+            // The first delta about an endpoint comes in full (we had no digest for it) and every node publishes its
+            // status from its start. One without a status answers an exchange that an earlier incarnation of this node
+            // began (a peer paused with our old SYN queued, then answering it after our restart): it holds only what
+            // that incarnation lacked. Learned from it, the endpoint would stay stateless for good, since our digests
+            // would then claim its newest version. Wait for a full delta instead.
+            if (!HasStatus(delta.States)) return;
             var added = new EndpointState(delta.Heartbeat, ApplicationStateMap.Create(delta.States)) { UpdatedAt = now };
             Store(endpoint, added);
             ReportArrival(endpoint, added, now);

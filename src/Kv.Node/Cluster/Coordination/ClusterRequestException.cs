@@ -24,6 +24,13 @@ public sealed class UnavailableException(ConsistencyLevel level, string operatio
     public int Required { get; } = required;
 }
 
+/// <summary>Not attempted: this node has not learned the ring (which nodes hold which keys) from gossip yet.</summary>
+public sealed class RingUnknownException()
+    : ClusterRequestException("this node does not know the ring yet (it is still learning it from the other nodes after starting); retry in a few seconds, or connect to another node")
+{
+    public override string ErrorCode => "UNAVAILABLE";
+}
+
 /// <summary>Attempted, but too few replicas answered in time. A write may still have been applied on some replicas.</summary>
 public sealed class ReplicaTimeoutException(ConsistencyLevel level, string operation, int acknowledged, int required, int replicas, string? detail)
     : ClusterRequestException($"{level.Name()} {operation}: {acknowledged} of {required} required replicas acknowledged ({replicas} replicas){(detail is null ? "" : "; " + detail)}")

@@ -109,7 +109,7 @@ public sealed class Coordinator
             : [];
         if (level != ConsistencyLevel.Any && alive + fallbacks.Length < blockFor) throw new UnavailableException(level, "write", alive, blockFor, replicas.Length);
 
-        var tracker = new WriteTracker(blockFor, replicas.Length, hintsCount: level == ConsistencyLevel.Any);
+        var tracker = new WriteTracker(blockFor, replicas.Length, hintsCount: level == ConsistencyLevel.Any, _options.RunContinuationsAsynchronously);
         var nextFallback = 0;
         foreach (var replica in replicas)
         {
@@ -347,11 +347,11 @@ public sealed class Coordinator
     }
 
     /// <summary>The natural replicas of the key (addresses), in preference-list order.</summary>
-    /// <exception cref="UnavailableException">The ring has no members yet.</exception>
+    /// <exception cref="RingUnknownException">This node does not know the ring yet.</exception>
     public NodeAddress[] ReplicasOf(ReadOnlySpan<byte> storageKey)
     {
         var placement = _placement();
-        if (placement.Ring.TokenCount == 0) throw new UnavailableException(ConsistencyLevel.One, "request", 0, 1, 0);
+        if (placement.Ring.TokenCount == 0) throw new RingUnknownException();
         var replicas = placement.ReplicasFor(BinaryPrimitives.ReadUInt64BigEndian(storageKey));
         var addresses = new NodeAddress[replicas.Length];
         for (var i = 0; i < replicas.Length; i++) addresses[i] = placement.Ring.Endpoint(replicas[i]);

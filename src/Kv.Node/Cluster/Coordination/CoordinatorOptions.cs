@@ -19,4 +19,11 @@ public sealed class CoordinatorOptions
     /// (strict quorum: hints count only toward ANY).
     /// </summary>
     public bool SloppyQuorum { get; set; }
+
+    /// <summary>
+    /// Whether a write waiting for its acknowledgements resumes on the thread pool (true, the default). False only
+    /// for a single-threaded deterministic host such as the simulator: it then resumes inline on the thread that
+    /// delivered the deciding acknowledgement.
+    /// </summary>
+    public bool RunContinuationsAsynchronously { get; set; } = true;
 }

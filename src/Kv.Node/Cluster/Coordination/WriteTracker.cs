@@ -5,10 +5,11 @@ namespace Kv.Node.Cluster.Coordination;
 /// every replica has an outcome without that (failure, reported as how many acknowledged).
 /// </summary>
 /// <remarks>Threading: outcomes arrive from any thread; one lock guards the counters; the task completes once.</remarks>
-internal sealed class WriteTracker(int blockFor, int replicas, bool hintsCount)
+internal sealed class WriteTracker(int blockFor, int replicas, bool hintsCount, bool runContinuationsAsynchronously = true)
 {
     private readonly Lock _lock = new();
-    private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<bool> _done =
+        new(runContinuationsAsynchronously ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
     private int _acks;
     private int _hinted;
     private int _resolved;

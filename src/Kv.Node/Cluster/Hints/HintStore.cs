@@ -62,7 +62,7 @@ public sealed class HintStore
         }
     }
 
-    /// <summary>Targets with a hint file (possibly empty).</summary>
+    /// <summary>Targets with a hint file (possibly empty), in address order (not the file system's), so replays start in a reproducible order.</summary>
     public IReadOnlyList<NodeAddress> Targets()
     {
         var targets = new List<NodeAddress>();
@@ -72,6 +72,11 @@ public sealed class HintStore
             var underscore = name.LastIndexOf('_');
             if (underscore > 0 && NodeAddress.TryParse(name[..underscore] + ":" + name[(underscore + 1)..], out var address)) targets.Add(address);
         }
+        targets.Sort(static (a, b) =>
+        {
+            var byHost = string.CompareOrdinal(a.Host, b.Host);
+            return byHost != 0 ? byHost : a.Port.CompareTo(b.Port);
+        });
         return targets;
     }
 

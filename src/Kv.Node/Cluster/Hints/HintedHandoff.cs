@@ -95,7 +95,7 @@ public sealed class HintedHandoff : IEndpointStateListener, IAsyncDisposable
         while (true)
         {
             if (_replays.TryGetValue(target, out var running)) return running;
-            var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var tcs = new TaskCompletionSource(_options.RunContinuationsAsynchronously ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
             if (!_replays.TryAdd(target, tcs.Task)) continue;
             _ = RunReplayAsync(target, tcs);
             return tcs.Task;
@@ -106,7 +106,7 @@ public sealed class HintedHandoff : IEndpointStateListener, IAsyncDisposable
     {
         try
         {
-            await Task.Yield();
+            if (_options.RunContinuationsAsynchronously) await Task.Yield();
             var hints = _store.ReadAll(target);
             long deliveredBytes = 0, removedBytes = 0;
             var perSecond = Math.Max(1, _options.ReplayHintsPerSecond);

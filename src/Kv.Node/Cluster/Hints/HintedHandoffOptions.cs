@@ -14,4 +14,11 @@ public sealed class HintedHandoffOptions
 
     /// <summary>How often pending hints are checked against liveness (in case an "up" event was missed).</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether a replay starts on the thread pool and its waiters resume there (true, the default: a gossip event
+    /// never runs a replay). False only for a single-threaded deterministic host such as the simulator: a replay
+    /// then runs inline up to its first send, and its waiters resume on the thread that finished it.
+    /// </summary>
+    public bool RunContinuationsAsynchronously { get; set; } = true;
 }

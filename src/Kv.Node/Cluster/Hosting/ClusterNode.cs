@@ -95,7 +95,10 @@ public sealed class ClusterNode : IAsyncDisposable
             new HintedHandoffOptions { HintWindow = options.HintWindow }, time, loggers.CreateLogger<HintedHandoff>());
         gossiper.Register(handoff);
         handoff.ServeFallbackWrites();
-        var coordinator = new Coordinator(transport.LocalAddress, messaging, store, () => ring.Current, gossiper, clock, handoff,
+        // A restarted node knows only its own tokens until gossip brings the others': it must not coordinate on that.
+        var placement = new LearnedRingPlacement(() => ring.Current, transport.LocalAddress, options.Seeds, new FileKnownPeers(clusterDirectory));
+        gossiper.Register(placement);
+        var coordinator = new Coordinator(transport.LocalAddress, messaging, store, () => placement.Current, gossiper, clock, handoff,
             new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout, SloppyQuorum = options.SloppyQuorum }, time, loggers.CreateLogger<Coordinator>());
 
         var tokensFile = Path.Combine(clusterDirectory, "tokens");

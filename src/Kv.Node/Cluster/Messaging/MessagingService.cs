@@ -51,6 +51,10 @@ public sealed class MessagingService : IMessageHandler, IAsyncDisposable
         if (_options.MaxOutstandingRequestsPerPeer < 1) throw new ArgumentException("MaxOutstandingRequestsPerPeer must be at least 1");
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+        // Request ids must not repeat across restarts: a peer that was slow or paused answers requests of this node's
+        // previous process after the new one started, and a repeated id would take that stale answer for its own.
+        // Starting at the wall clock in milliseconds times 2^20 leaves a million ids per millisecond of uptime.
+        _nextRequestId = _time.GetUtcNow().ToUnixTimeMilliseconds() << 20;
         transport.Register(MessageChannel.Internode, this);
     }
 
@@ -99,7 +103,7 @@ public sealed class MessagingService : IMessageHandler, IAsyncDisposable
         }
 
         var id = (ulong)Interlocked.Increment(ref _nextRequestId);
-        var pending = new PendingRequest<TResponse>(this, to, verb, id, timeout);
+        var pending = new PendingRequest<TResponse>(this, to, verb, id, timeout, _options.RunContinuationsAsynchronously);
         _pending[id] = pending;
         // Both are set before the send, so the response can never find them missing.
         pending.Timer = _time.CreateTimer(PendingRequest.OnTimeout, pending, timeout, Timeout.InfiniteTimeSpan);
@@ -146,7 +150,7 @@ public sealed class MessagingService : IMessageHandler, IAsyncDisposable
         var body = message[InternodeEnvelope.HeaderSize..];
         if (header.IsResponse)
         {
-            // Request ids are unique per sender, so the id alone identifies the request.
+            // Request ids are unique per sender, across its restarts too, so the id alone identifies the request.
             if (TryTake(header.RequestId, out var pending))
             {
                 if (header.Version != InternodeEnvelope.CurrentVersion)

@@ -44,10 +44,11 @@ internal abstract class PendingRequest(MessagingService owner, NodeAddress peer,
     }
 }
 
-internal sealed class PendingRequest<TResponse>(MessagingService owner, NodeAddress peer, InternodeVerb verb, ulong id, TimeSpan timeout)
+internal sealed class PendingRequest<TResponse>(MessagingService owner, NodeAddress peer, InternodeVerb verb, ulong id, TimeSpan timeout, bool runContinuationsAsynchronously = true)
     : PendingRequest(owner, peer, verb, id, timeout)
 {
-    private readonly TaskCompletionSource<TResponse> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<TResponse> _completion =
+        new(runContinuationsAsynchronously ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
 
     public Task<TResponse> Task => _completion.Task;
 
