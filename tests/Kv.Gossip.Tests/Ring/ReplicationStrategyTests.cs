@@ -86,16 +86,28 @@ public class ReplicationStrategyTests
     public void ReplicasFor_Lookup_AllocatesNothing()
     {
         var placement = new ReplicaPlacement(RingTestData.Grow(100), new NetworkTopologyStrategy(new Dictionary<string, int> { ["dc1"] = 3 }));
-        Span<Kv.Gossip.Transport.NodeAddress> destination = new Kv.Gossip.Transport.NodeAddress[3];
+        var destination = new Kv.Gossip.Transport.NodeAddress[3];
+        // The least of three rounds: the runtime can allocate on this thread while it tiers the loop up (CI saw
+        // 2800 bytes once); an allocation per lookup would show in every round, 10000 times over.
+        var least = long.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var sum = LookUp(placement, destination);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(3 * 2 * 10_000, sum);
+        }
+        Assert.Equal(0, least);
+    }
+
+    private static int LookUp(ReplicaPlacement placement, Kv.Gossip.Transport.NodeAddress[] destination)
+    {
         var sum = 0;
-        for (var i = 0; i < 1000; i++) sum += placement.GetReplicas((ulong)i * 0x9E3779B97F4A7C15UL, destination); // warm up
-        var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 10_000; i++)
         {
             sum += placement.ReplicasFor((ulong)i * 0x9E3779B97F4A7C15UL).Length;
             sum += placement.GetReplicas((ulong)i * 0x9E3779B97F4A7C15UL, destination);
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(3 * 2 * 10_000 + 3000, sum);
+        return sum;
     }
 }
