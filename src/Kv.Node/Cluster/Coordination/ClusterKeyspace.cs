@@ -243,13 +243,20 @@ public sealed class ClusterKeyspace : IKeyspace
 
     public ValueTask FlushAsync(CancellationToken cancellationToken = default) => _localStore.FlushAsync(cancellationToken);
 
-    public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() =>
-    [
-        new("cluster_coordinator", "yes"),
-        new("read_consistency", ReadLevel.Name()),
-        new("write_consistency", WriteLevel.Name()),
-        new("read_repairs", _coordinator.ReadRepairs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        new("hints_stored", (_hints?.HintsStored ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        new("hints_delivered", (_hints?.HintsDelivered ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-    ];
+    /// <summary>This node's coordinator figures, then its local engine's (the same fields as a single node's).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        List<KeyValuePair<string, string>> list =
+        [
+            new("cluster_coordinator", "yes"),
+            new("read_consistency", ReadLevel.Name()),
+            new("write_consistency", WriteLevel.Name()),
+            new("read_repairs", _coordinator.ReadRepairs.ToString(inv)),
+            new("hints_stored", (_hints?.HintsStored ?? 0).ToString(inv)),
+            new("hints_delivered", (_hints?.HintsDelivered ?? 0).ToString(inv)),
+        ];
+        list.AddRange(_localStore.DescribeEngine());
+        return list;
+    }
 }

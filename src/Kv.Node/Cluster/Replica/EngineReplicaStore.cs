@@ -66,6 +66,8 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
     /// Live keys stored here, counted by a full scan at most once per <see cref="KeyCountRefresh"/> (the engine keeps
     /// no key count); between scans the last count is returned, so it is an estimate.
     /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() => Storage.EngineStatistics.Describe(Database);
+
     public long EstimateKeyCount()
     {
         var now = Environment.TickCount64;

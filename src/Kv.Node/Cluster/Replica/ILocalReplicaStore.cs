@@ -25,6 +25,9 @@ public interface ILocalReplicaStore
     /// <summary>Persists everything applied so far beyond the log (shutdown).</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The storage engine's statistics for INFO's engine section (none for stores without an engine).</summary>
+    IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() => [];
+
     /// <summary>A cheap estimate of the keys stored here (tombstones may count).</summary>
     long EstimateKeyCount();
 }

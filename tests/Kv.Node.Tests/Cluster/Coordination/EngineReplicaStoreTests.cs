@@ -15,6 +15,22 @@ public sealed class EngineReplicaStoreTests : IDisposable
     private static MutationRequest Put(string k, string v, long ts) => new(Key(k), Encoding.UTF8.GetBytes(v), ts, 0, MutationKind.Value);
 
     [Fact]
+    public async Task DescribeEngine_ClusterKeyspaceOverEngine_ReportsCoordinatorAndEngineFields()
+    {
+        // A cluster node's INFO engine section: the coordinator's figures, then the same engine fields a single node shows.
+        await using var cluster = await TestCluster.StartAsync(nodes: 1);
+        using var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false });
+        var store = new EngineReplicaStore(db);
+        await store.ApplyAsync(Put("a", "v", 100));
+        var keyspace = new ClusterKeyspace(cluster.Nodes[0].Coordinator, store, cluster.Nodes[0].Handoff);
+        var fields = keyspace.DescribeEngine().ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal("yes", fields["cluster_coordinator"]);
+        Assert.Equal("1", fields["engine_grouped_writes"]);
+        Assert.Contains("engine_bloom_checks", fields.Keys);
+        Assert.Empty(((ILocalReplicaStore)new InMemoryReplicaStore()).DescribeEngine());
+    }
+
+    [Fact]
     public async Task Apply_OlderAfterNewer_NewestWinsAndSurvivesReopen()
     {
         using (var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false }))
