@@ -280,18 +280,8 @@ public class CheckpointTests
     }
 
     /// <summary>A file system on which hard links always fail as across devices.</summary>
-    private sealed class NoLinkFileSystem(IFileSystem inner) : IFileSystem
+    private sealed class NoLinkFileSystem(IFileSystem inner) : ForwardingFileSystem(inner)
     {
-        public void CreateDirectory(string path) => inner.CreateDirectory(path);
-        public bool FileExists(string path) => inner.FileExists(path);
-        public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-        public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
-        public long GetFileLength(string path) => inner.GetFileLength(path);
-        public void DeleteFile(string path) => inner.DeleteFile(path);
-        public void Rename(string from, string to) => inner.Rename(from, to);
-        public void SyncDirectory(string directory) => inner.SyncDirectory(directory);
-        public void HardLink(string existing, string link) => throw new NotSupportedException("EXDEV (simulated)");
-        public IWritableFile CreateWritable(string path) => inner.CreateWritable(path);
-        public IRandomAccessFile OpenRandomAccess(string path) => inner.OpenRandomAccess(path);
+        public override void HardLink(string existing, string link) => throw new NotSupportedException("EXDEV (simulated)");
     }
 }

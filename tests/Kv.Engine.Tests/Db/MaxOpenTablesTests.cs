@@ -1,6 +1,7 @@
 using System.Text;
 using Kv.Engine.IO;
 using Kv.Engine.Manifest;
+using Kv.Engine.Tests.IO;
 
 namespace Kv.Engine.Tests.Db;
 
@@ -96,7 +97,7 @@ public class MaxOpenTablesTests
     }
 
     /// <summary>Counts the table files (*.sst) open for reading right now, and the peak. Thread-safe.</summary>
-    private sealed class OpenFileCountingFileSystem(IFileSystem inner) : IFileSystem
+    private sealed class OpenFileCountingFileSystem(IFileSystem inner) : ForwardingFileSystem(inner)
     {
         private int _open, _peak;
 
@@ -105,20 +106,10 @@ public class MaxOpenTablesTests
 
         public void ResetPeak() => Volatile.Write(ref _peak, Volatile.Read(ref _open));
 
-        public void CreateDirectory(string path) => inner.CreateDirectory(path);
-        public bool FileExists(string path) => inner.FileExists(path);
-        public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-        public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
-        public long GetFileLength(string path) => inner.GetFileLength(path);
-        public void DeleteFile(string path) => inner.DeleteFile(path);
-        public void Rename(string from, string to) => inner.Rename(from, to);
-        public void SyncDirectory(string directory) => inner.SyncDirectory(directory);
-        public void HardLink(string existing, string link) => inner.HardLink(existing, link);
-        public IWritableFile CreateWritable(string path) => inner.CreateWritable(path);
 
-        public IRandomAccessFile OpenRandomAccess(string path)
+        public override IRandomAccessFile OpenRandomAccess(string path)
         {
-            var file = inner.OpenRandomAccess(path);
+            var file = Inner.OpenRandomAccess(path);
             if (!path.EndsWith(".sst", StringComparison.Ordinal)) return file;
             var now = Interlocked.Increment(ref _open);
             int peak;

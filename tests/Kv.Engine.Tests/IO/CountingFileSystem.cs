@@ -7,7 +7,7 @@ namespace Kv.Engine.Tests.IO;
 /// default) holds every sync until it is set, so a test can make writers pile up behind a sync deterministically.
 /// Thread-safe.
 /// </summary>
-public sealed class CountingFileSystem(IFileSystem inner) : IFileSystem
+public sealed class CountingFileSystem(IFileSystem inner) : ForwardingFileSystem(inner)
 {
     private int _appends;
     private int _syncs;
@@ -22,17 +22,7 @@ public sealed class CountingFileSystem(IFileSystem inner) : IFileSystem
     public int Syncs => Volatile.Read(ref _syncs);
     public int SyncsStarted => Volatile.Read(ref _syncsStarted);
 
-    public void CreateDirectory(string path) => inner.CreateDirectory(path);
-    public bool FileExists(string path) => inner.FileExists(path);
-    public bool DirectoryExists(string path) => inner.DirectoryExists(path);
-    public IReadOnlyList<string> ListFiles(string directory) => inner.ListFiles(directory);
-    public long GetFileLength(string path) => inner.GetFileLength(path);
-    public void DeleteFile(string path) => inner.DeleteFile(path);
-    public void Rename(string from, string to) => inner.Rename(from, to);
-    public void SyncDirectory(string directory) => inner.SyncDirectory(directory);
-    public void HardLink(string existing, string link) => inner.HardLink(existing, link);
-    public IRandomAccessFile OpenRandomAccess(string path) => inner.OpenRandomAccess(path);
-    public IWritableFile CreateWritable(string path) => new CountingFile(this, inner.CreateWritable(path));
+    public override IWritableFile CreateWritable(string path) => new CountingFile(this, Inner.CreateWritable(path));
 
     private sealed class CountingFile(CountingFileSystem fs, IWritableFile file) : IWritableFile
     {
