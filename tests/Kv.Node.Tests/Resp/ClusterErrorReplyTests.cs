@@ -41,13 +41,13 @@ public sealed class ClusterErrorReplyTests
         $"*{parts.Length}\r\n" + string.Concat(parts.Select(p => $"${p.Length}\r\n{p}\r\n"));
 
     /// <summary>Blind writes of keys starting "fail:" time out, after a yield, as a coordinator's would; other writes succeed after a yield.</summary>
-    private sealed class FailingWritesKeyspace(IKeyspace inner) : IKeyspace
+    private sealed class FailingWritesKeyspace(IKeyspace inner) : ForwardingKeyspace(inner)
     {
         public int Failed;
 
-        public bool WriteFailuresAreReplies => true;
+        public override bool WriteFailuresAreReplies => true;
 
-        public async ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default)
+        public override async ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default)
         {
             await Task.Yield();
             if (key.Span.StartsWith("fail:"u8))
@@ -55,40 +55,14 @@ public sealed class ClusterErrorReplyTests
                 Interlocked.Increment(ref Failed);
                 throw new ReplicaTimeoutException(ConsistencyLevel.Quorum, "write", acknowledged: 1, required: 2, replicas: 3, detail: null);
             }
-            await inner.SetAsync(key, value, expiresAtUnixMs, cancellationToken);
+            await Inner.SetAsync(key, value, expiresAtUnixMs, cancellationToken);
         }
-
-        public ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default) => inner.GetAsync(key, value, cancellationToken);
-        public ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default) => inner.SetAsync(key, value, options, previousValue, cancellationToken);
-        public ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default) => inner.SetManyAsync(pairs, cancellationToken);
-        public ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-        public ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default) => inner.GetAndDeleteAsync(key, value, cancellationToken);
-        public ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default) => inner.GetAndUpdateExpiryAsync(key, value, update, cancellationToken);
-        public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default) => inner.UpdateExpiryAsync(key, update, cancellationToken);
-        public ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default) => inner.ScanAsync(cursor, count, keys, cancellationToken);
-        public long EstimateKeyCount() => inner.EstimateKeyCount();
-        public ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default) => inner.DeleteAllAsync(cancellationToken);
-        public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-        public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() => inner.DescribeEngine();
     }
 
     /// <summary>Delegates everything to an in-memory keyspace except reads, which fail as a coordinator would with two replicas down.</summary>
-    private sealed class FailingReadsKeyspace(IKeyspace inner) : IKeyspace
+    private sealed class FailingReadsKeyspace(IKeyspace inner) : ForwardingKeyspace(inner)
     {
-        public ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default) =>
+        public override ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default) =>
             throw new UnavailableException(ConsistencyLevel.Quorum, "read", alive: 1, required: 2, replicas: 3);
-
-        public ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default) => inner.SetAsync(key, value, expiresAtUnixMs, cancellationToken);
-        public ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default) => inner.SetAsync(key, value, options, previousValue, cancellationToken);
-        public ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default) => inner.SetManyAsync(pairs, cancellationToken);
-        public ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-        public ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default) => inner.GetAndDeleteAsync(key, value, cancellationToken);
-        public ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default) => inner.GetAndUpdateExpiryAsync(key, value, update, cancellationToken);
-        public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default) => inner.UpdateExpiryAsync(key, update, cancellationToken);
-        public ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default) => inner.ScanAsync(cursor, count, keys, cancellationToken);
-        public long EstimateKeyCount() => inner.EstimateKeyCount();
-        public ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default) => inner.DeleteAllAsync(cancellationToken);
-        public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-        public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() => inner.DescribeEngine();
     }
 }
