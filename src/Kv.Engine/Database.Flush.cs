@@ -105,7 +105,9 @@ public sealed partial class Database
     {
         var number = _versions.NewFileNumber();
         var wal = OpenWal(number);
-        return new MemtableGeneration(NewMemtable(), wal, number);
+        var generation = new MemtableGeneration(NewMemtable(), wal, number);
+        AttachApplier(generation);
+        return generation;
     }
 
     private SkipListMemtable NewMemtable() => NewMemtable(_options);

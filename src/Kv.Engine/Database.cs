@@ -71,6 +71,7 @@ public sealed partial class Database : IDisposable
         _tableCache = tableCache;
         _tableOptions = tableOptions;
         _active = active;
+        AttachApplier(active);
         _view = new ReadView(active.Memtable, null, []);
         _flushThread = new Thread(FlushLoop) { IsBackground = true, Name = "kv-flush" };
     }
@@ -153,8 +154,10 @@ public sealed partial class Database : IDisposable
         var generation = EnterWriter();
         try
         {
+            // With per-write sync the WAL's group leader inserts the group before this resumes (AttachApplier).
+            var applied = generation.Wal.AppliesAsyncRecords;
             await generation.Wal.AppendAsync(batch.PayloadMemory, cancellationToken).ConfigureAwait(false);
-            Insert(generation.Memtable, batch.Payload);
+            if (!applied) Insert(generation.Memtable, batch.Payload);
         }
         finally
         {
@@ -190,6 +193,30 @@ public sealed partial class Database : IDisposable
             ApplyBatch(memtable, payload, sequence, "(write batch)", 0);
             _lastSequence = sequence;
             Volatile.Write(ref _visibleSequence, sequence);
+        }
+    }
+
+    /// <summary>Has <paramref name="generation"/>'s WAL insert each durable group of async writes into its memtable.</summary>
+    private void AttachApplier(MemtableGeneration generation)
+    {
+        var memtable = generation.Memtable;
+        generation.Wal.GroupApplier = (payloads, ends) => InsertGroup(memtable, payloads, ends);
+    }
+
+    /// <summary>Inserts a durable group of batches under one hold of the insert lock; each batch keeps its own sequence.</summary>
+    private void InsertGroup(SkipListMemtable memtable, ReadOnlySpan<byte> payloads, ReadOnlySpan<int> ends)
+    {
+        lock (_insertLock)
+        {
+            var start = 0;
+            foreach (var end in ends)
+            {
+                var sequence = _lastSequence + 1;
+                ApplyBatch(memtable, payloads[start..end], sequence, "(write batch)", 0);
+                _lastSequence = sequence;
+                start = end;
+            }
+            Volatile.Write(ref _visibleSequence, _lastSequence);
         }
     }
 

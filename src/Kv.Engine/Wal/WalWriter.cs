@@ -54,6 +54,9 @@ public sealed class WalWriter : IDisposable
     private int _syncWaiters; // Dispose calls waiting on Monitor for the leader to finish
     private readonly List<Waiter> _waiters = [];
     private TaskCompletionSource? _asyncWaiters;
+    private WalGroupApplier? _applier;
+    private AsyncRecords _records = new();
+    private AsyncRecords _spareRecords = new();
     private Exception? _failure;
     private bool _disposed;
     private long _writeCount;
@@ -97,6 +100,26 @@ public sealed class WalWriter : IDisposable
 
     /// <summary>Syncs issued to the file so far (one per group in <see cref="WalSyncMode.PerWrite"/> mode).</summary>
     public long SyncCount => Interlocked.Read(ref _syncCount);
+
+    /// <summary>
+    /// Applies each durable group's <see cref="AppendAsync"/> records (per-write sync only): the group's leader calls
+    /// it once, after the sync, before any of the group's appenders resumes, and groups are applied in log order.
+    /// The database inserts the whole group into the memtable this way under one lock, instead of every appender
+    /// taking the insert lock in turn after waking (a convoy on the lock that cost ~8% of the node's CPU), and a
+    /// record whose appender stopped waiting (cancelled) is still applied, as it is still durable. An applier that
+    /// throws fails that group's appenders. Set before the first append.
+    /// </summary>
+    public WalGroupApplier? GroupApplier
+    {
+        get => _applier;
+        set
+        {
+            lock (_mutex) _applier = value;
+        }
+    }
+
+    /// <summary>True if <see cref="AppendAsync"/> records are applied by <see cref="GroupApplier"/> before it returns.</summary>
+    public bool AppliesAsyncRecords => _perWrite && _applier is not null;
 
     /// <summary>Creates (truncating) the log at <paramref name="path"/> and makes its directory entry durable.
     /// On <see cref="LocalFileSystem"/> under Linux the file is written with O_DIRECT if
@@ -201,6 +224,7 @@ public sealed class WalWriter : IDisposable
                 WritePeriodicLocked();
                 return default;
             }
+            if (_applier is not null) _records.Add(payload.Span);
             if (!_leaderActive) ReserveLeaderFromPoolLocked();
             _asyncWaiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             wait = _asyncWaiters.Task;
@@ -268,11 +292,15 @@ public sealed class WalWriter : IDisposable
         var length = _pendingLength;
         var target = _appendedSeq;
         var asyncWaiters = _asyncWaiters;
+        var records = _records;
+        var applier = _applier;
         _pending = _spare;
         _pendingLength = 0;
         _asyncWaiters = null;
+        _records = _spareRecords;
         var wrote = length > 0;
         Exception? error = null;
+        Exception? applyError = null;
         Monitor.Exit(_mutex);
         try
         {
@@ -300,17 +328,30 @@ public sealed class WalWriter : IDisposable
         {
             error = e;
         }
+        try
+        {
+            // Outside _mutex (appenders keep framing the next group); leadership keeps groups in order.
+            if (error is null && records.Count > 0) applier!(records.Bytes.AsSpan(0, records.Length), records.Ends.AsSpan(0, records.Count));
+        }
+        catch (Exception e)
+        {
+            applyError = e;
+            _logger?.LogError(e, "WAL {Path}: applying a durable group failed", _path);
+        }
         finally
         {
             Monitor.Enter(_mutex);
         }
+        records.Clear();
+        _spareRecords = records;
 
         _spare = buffer.Length > MaxRetainedBufferSize ? new byte[InitialBufferSize] : buffer;
         if (error is null)
         {
             _completedSeq = target;
             _unsynced = !sync && (_unsynced || wrote);
-            asyncWaiters?.TrySetResult();
+            if (applyError is null) asyncWaiters?.TrySetResult();
+            else asyncWaiters?.TrySetException(applyError);
         }
         else
         {
@@ -321,6 +362,7 @@ public sealed class WalWriter : IDisposable
             asyncWaiters?.TrySetException(_failure);
             _asyncWaiters?.TrySetException(_failure);
             _asyncWaiters = null;
+            _records.Clear(); // their appenders failed: never applied
         }
         _leaderActive = false;
         var nextLeader = ReleaseWaitersLocked();
@@ -408,4 +450,30 @@ public sealed class WalWriter : IDisposable
     }
 
     [ThreadStatic] private static Waiter? t_waiter;
+
+    /// <summary>The payloads of one group's asynchronous appenders, copied when framed. Under <c>_mutex</c>, or owned
+    /// by the leader between taking and returning it; reused, so steady state allocates nothing.</summary>
+    private sealed class AsyncRecords
+    {
+        public byte[] Bytes = new byte[4096];
+        public int Length;
+        public int[] Ends = new int[64];
+        public int Count;
+
+        public void Add(ReadOnlySpan<byte> payload)
+        {
+            if (Length + payload.Length > Bytes.Length) Array.Resize(ref Bytes, Math.Max(Length + payload.Length, Bytes.Length * 2));
+            if (Count == Ends.Length) Array.Resize(ref Ends, Count * 2);
+            payload.CopyTo(Bytes.AsSpan(Length));
+            Length += payload.Length;
+            Ends[Count++] = Length;
+        }
+
+        public void Clear()
+        {
+            if (Bytes.Length > MaxRetainedBufferSize) Bytes = new byte[4096];
+            Length = 0;
+            Count = 0;
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Kv.Engine.IO;
+using Kv.Engine.Tests.IO;
 
 namespace Kv.Engine.Tests.Db;
 
@@ -376,6 +377,34 @@ public class DatabaseTests
         db.Dispose();
         Assert.Throws<ObjectDisposedException>(() => db.Put(B("k"), B("v"), 2));
         Assert.Throws<ObjectDisposedException>(() => db.Get(B("k")));
+    }
+
+    [Fact]
+    public async Task WriteAsync_CancelledWhileItsGroupSyncs_IsStillVisibleOnceDurable()
+    {
+        // A write whose caller stopped waiting is in the log and comes back after a restart, so it must be readable
+        // before one too: the WAL's group leader inserts it whether or not its appender still waits.
+        var counting = new CountingFileSystem(new InMemoryFileSystem());
+        var options = Mem(new InMemoryFileSystem());
+        options.FileSystem = counting;
+        using var db = Database.Open("/db", options);
+        counting.SyncGate.Reset();
+        var first = new WriteBatch();
+        first.Put(B("a"), B("1"), 1);
+        var firstWrite = db.WriteAsync(first).AsTask();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (counting.SyncsStarted == 0 && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        using var cancel = new CancellationTokenSource();
+        var second = new WriteBatch();
+        second.Put(B("b"), B("2"), 1);
+        var secondWrite = db.WriteAsync(second, cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => secondWrite);
+        Assert.Equal(ReadStatus.Absent, db.Get(B("b")).Status); // not durable yet, so not visible
+        counting.SyncGate.Set();
+        await firstWrite;
+        while (db.Get(B("b")).Status != ReadStatus.Found && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        Assert.Equal(B("2"), db.Get(B("b")).Value);
     }
 
     [Fact]

@@ -125,4 +125,68 @@ public class WalGroupCommitTests
         Assert.Throws<IOException>(() => wal.Append([1]));
         wal.Dispose();
     }
+
+    [Fact]
+    public async Task AppendAsync_WithGroupApplier_AppliesEachGroupOnceInOrderBeforeItsAppendersResume()
+    {
+        var fs = new CountingFileSystem(NewFs());
+        using var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
+        var applied = new List<string>();
+        var groups = 0;
+        wal.GroupApplier = (payloads, ends) =>
+        {
+            groups++;
+            var start = 0;
+            foreach (var end in ends)
+            {
+                lock (applied) applied.Add(Convert.ToHexString(payloads[start..end]));
+                start = end;
+            }
+        };
+        Assert.True(wal.AppliesAsyncRecords);
+        fs.SyncGate.Reset();
+        var leader = wal.AppendAsync(Payload(0, 100), CancellationToken.None).AsTask();
+        WaitUntil(() => fs.SyncsStarted == 1);
+        // Appended while the first sync is held: one group, applied in append order; one of them stops waiting.
+        using var cancelled = new CancellationTokenSource();
+        var followers = Enumerable.Range(1, Followers).Select(i => wal.AppendAsync(Payload(i, 100 + i), i == 3 ? cancelled.Token : CancellationToken.None).AsTask()).ToList();
+        await cancelled.CancelAsync();
+        Assert.Empty(applied);
+        fs.SyncGate.Set();
+        await leader;
+        Assert.Contains(Convert.ToHexString(Payload(0, 100)), applied);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => followers[2]);
+        await Task.WhenAll(followers.Where((_, i) => i != 2));
+        WaitUntil(() => { lock (applied) return applied.Count == Followers + 1; });
+
+        Assert.Equal(2, groups);
+        // Every record is applied once, in log order, the cancelled appender's too: it is durable all the same.
+        var expected = Enumerable.Range(0, Followers + 1).Select(i => Convert.ToHexString(Payload(i, i == 0 ? 100 : 100 + i))).ToList();
+        Assert.Equal(expected, applied);
+        Assert.Equal(expected, Replay(fs, "/w/1.log").Select(r => Convert.ToHexString(r.Payload)).ToList());
+    }
+
+    [Fact]
+    public async Task AppendAsync_GroupApplierThrows_FailsThatGroupsAppendersAndTheLogGoesOn()
+    {
+        using var wal = WalWriter.Create(NewFs(), "/w/1.log", new WalOptions());
+        var fail = true;
+        wal.GroupApplier = (_, _) =>
+        {
+            if (fail) throw new InvalidOperationException("memtable full");
+        };
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => wal.AppendAsync(Payload(0, 10), CancellationToken.None).AsTask());
+        Assert.Equal("memtable full", e.Message);
+        fail = false;
+        await wal.AppendAsync(Payload(1, 10), CancellationToken.None);
+    }
+
+    [Fact]
+    public void GroupApplier_PeriodicSync_AsyncRecordsAreTheCallersToApply()
+    {
+        using var wal = WalWriter.Create(NewFs(), "/w/1.log", new WalOptions { SyncMode = WalSyncMode.Periodic });
+        wal.GroupApplier = (_, _) => throw new InvalidOperationException("not called in periodic mode");
+        Assert.False(wal.AppliesAsyncRecords);
+        Assert.True(wal.AppendAsync(Payload(0, 10), CancellationToken.None).IsCompletedSuccessfully);
+    }
 }
