@@ -88,8 +88,19 @@ internal sealed class LogReader : IDisposable
             if (!LogFormat.ChecksumMatches(fragment[..(LogFormat.HeaderSize + length)]))
             {
                 // the length is plausible: what follows the claimed payload tells a torn tail from corruption (looking
-                // inside the payload could mistake user data that happens to be log-framed for a later record)
-                return Damaged(fragmentOffset, fragmentOffset, "checksum mismatch", fragmentOffset + LogFormat.HeaderSize + length);
+                // inside the payload could mistake user data that happens to be log-framed for a later record). A torn
+                // tail ends the file, though: bytes other than zeros after the claimed payload mean the length field
+                // itself may be damaged (a flipped high bit of the first record's length once claimed most of a
+                // block, no record started after that, and the whole log was dropped as a torn tail).
+                var claimedEnd = fragmentOffset + LogFormat.HeaderSize + length;
+                if (claimedEnd < _fileLength && FindFragmentFrom(claimedEnd) is null && !AllZeroFrom(claimedEnd))
+                {
+                    throw new CorruptionException(_path, fragmentOffset,
+                        $"checksum mismatch, and the {_fileLength - claimedEnd} bytes after the fragment's claimed end are neither zeros nor log " +
+                        "records: the log is damaged in the middle (perhaps the length field), not torn at the end; restore the file from a " +
+                        "backup or a replica, or remove it to lose its unflushed writes");
+                }
+                return Damaged(fragmentOffset, fragmentOffset, "checksum mismatch", claimedEnd);
             }
 
             var body = fragment.Slice(LogFormat.HeaderSize, length);

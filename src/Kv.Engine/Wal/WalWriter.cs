@@ -56,7 +56,7 @@ public sealed class WalWriter : IDisposable
     private TaskCompletionSource? _asyncWaiters;
     private WalGroupApplier? _applier;
     private AsyncRecords _records = new();
-    private AsyncRecords _spareRecords = new();
+    private AsyncRecords? _spareRecords = new(); // null while two groups' records are out (one applying, one writing)
     private Exception? _failure;
     private bool _disposed;
     private long _writeCount;
@@ -103,7 +103,8 @@ public sealed class WalWriter : IDisposable
 
     /// <summary>
     /// Applies each durable group's <see cref="AppendAsync"/> records (per-write sync only): the group's leader calls
-    /// it once, after the sync, before any of the group's appenders resumes, and groups are applied in log order.
+    /// it once, after the sync, before any of the group's appenders resumes; within a group in append order, while
+    /// the next group's leader may already write (so two groups may be applied at once: the applier locks).
     /// The database inserts the whole group into the memtable this way under one lock, instead of every appender
     /// taking the insert lock in turn after waking (a convoy on the lock that cost ~8% of the node's CPU), and a
     /// record whose appender stopped waiting (cancelled) is still applied, as it is still durable. An applier that
@@ -283,8 +284,9 @@ public sealed class WalWriter : IDisposable
         if (_failure is not null) throw Failed();
     }
 
-    /// <summary>Writes (and syncs) every framed record as one group. Called and returns with <c>_mutex</c> held
-    /// exactly once; releases it during the I/O.</summary>
+    /// <summary>Writes (and syncs) every framed record as one group, hands leadership on, then applies the group's
+    /// async records (<see cref="GroupApplier"/>) and releases their appenders. Called and returns with <c>_mutex</c>
+    /// held exactly once; releases it during the I/O and during the apply.</summary>
     private void LeadLocked(bool sync)
     {
         _leaderActive = true;
@@ -297,7 +299,8 @@ public sealed class WalWriter : IDisposable
         _pending = _spare;
         _pendingLength = 0;
         _asyncWaiters = null;
-        _records = _spareRecords;
+        _records = _spareRecords ?? new AsyncRecords();
+        _spareRecords = null;
         var wrote = length > 0;
         Exception? error = null;
         Exception? applyError = null;
@@ -328,30 +331,16 @@ public sealed class WalWriter : IDisposable
         {
             error = e;
         }
-        try
-        {
-            // Outside _mutex (appenders keep framing the next group); leadership keeps groups in order.
-            if (error is null && records.Count > 0) applier!(records.Bytes.AsSpan(0, records.Length), records.Ends.AsSpan(0, records.Count));
-        }
-        catch (Exception e)
-        {
-            applyError = e;
-            _logger?.LogError(e, "WAL {Path}: applying a durable group failed", _path);
-        }
         finally
         {
             Monitor.Enter(_mutex);
         }
-        records.Clear();
-        _spareRecords = records;
 
         _spare = buffer.Length > MaxRetainedBufferSize ? new byte[InitialBufferSize] : buffer;
         if (error is null)
         {
             _completedSeq = target;
             _unsynced = !sync && (_unsynced || wrote);
-            if (applyError is null) asyncWaiters?.TrySetResult();
-            else asyncWaiters?.TrySetException(applyError);
         }
         else
         {
@@ -377,6 +366,32 @@ public sealed class WalWriter : IDisposable
             ReserveLeaderFromPoolLocked();
         }
         if (_syncWaiters > 0) Monitor.PulseAll(_mutex);
+        if (error is not null) return;
+
+        // The next group's leader may already be writing: apply this group meanwhile, outside _mutex, then let its
+        // appenders go. Groups may be applied out of log order, which no reader can tell: versions are ordered by
+        // timestamp, and no appender of either group has resumed before its own group is applied.
+        if (records.Count > 0)
+        {
+            Monitor.Exit(_mutex);
+            try
+            {
+                applier!(records.Bytes.AsSpan(0, records.Length), records.Ends.AsSpan(0, records.Count));
+            }
+            catch (Exception e)
+            {
+                applyError = e;
+                _logger?.LogError(e, "WAL {Path}: applying a durable group failed", _path);
+            }
+            finally
+            {
+                Monitor.Enter(_mutex);
+            }
+        }
+        records.Clear();
+        _spareRecords ??= records;
+        if (applyError is null) asyncWaiters?.TrySetResult();
+        else asyncWaiters?.TrySetException(applyError);
     }
 
     /// <summary>Wakes the waiters whose records are now durable (or failed) and removes the oldest still waiting,

@@ -91,6 +91,19 @@ public class WalCorruptionTests
     }
 
     [Fact]
+    public void Replay_FirstRecordsLengthGrownPastTheLastRecordsStart_ThrowsCorruptionNotTornTail()
+    {
+        // CsCheck seed eDz9Onckr-S2: a flip in the high byte of the first record's length claimed 16 KB, no record
+        // started after that, and the reader dropped the whole log as a torn tail: 30 records silently lost.
+        var (file, _, offsets) = Build(Enumerable.Range(0, 30).Select(i => 20 + (i * 37)));
+        var damaged = (byte[])file.Clone();
+        damaged[5] ^= 63; // length is bytes 4-5, little-endian
+        var e = Assert.Throws<CorruptionException>(() => Replay(FileWith(Log, damaged), Log));
+        Assert.Equal(offsets[0], e.Offset);
+        Assert.Contains("length field", e.Message);
+    }
+
+    [Fact]
     public void Replay_DamageInOneBlockWithValidRecordsInTheNext_ThrowsCorruption()
     {
         var (file, _, offsets) = Build([100, 60_000, 100, 100]);

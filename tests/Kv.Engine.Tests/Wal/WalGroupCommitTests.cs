@@ -127,7 +127,7 @@ public class WalGroupCommitTests
     }
 
     [Fact]
-    public async Task AppendAsync_WithGroupApplier_AppliesEachGroupOnceInOrderBeforeItsAppendersResume()
+    public async Task AppendAsync_WithGroupApplier_AppliesEveryRecordOnceBeforeItsAppenderResumes()
     {
         var fs = new CountingFileSystem(NewFs());
         using var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
@@ -135,7 +135,7 @@ public class WalGroupCommitTests
         var groups = 0;
         wal.GroupApplier = (payloads, ends) =>
         {
-            groups++;
+            Interlocked.Increment(ref groups);
             var start = 0;
             foreach (var end in ends)
             {
@@ -159,10 +159,12 @@ public class WalGroupCommitTests
         await Task.WhenAll(followers.Where((_, i) => i != 2));
         WaitUntil(() => { lock (applied) return applied.Count == Followers + 1; });
 
-        Assert.Equal(2, groups);
-        // Every record is applied once, in log order, the cancelled appender's too: it is durable all the same.
+        Assert.Equal(2, Volatile.Read(ref groups));
+        // Every record is applied once, the cancelled appender's too (it is durable all the same); a group in append
+        // order (the two groups themselves may be applied in either order).
         var expected = Enumerable.Range(0, Followers + 1).Select(i => Convert.ToHexString(Payload(i, i == 0 ? 100 : 100 + i))).ToList();
-        Assert.Equal(expected, applied);
+        Assert.Equal(expected.Order(), applied.Order());
+        Assert.Equal(expected.Skip(1), applied.Where(p => p != expected[0]));
         Assert.Equal(expected, Replay(fs, "/w/1.log").Select(r => Convert.ToHexString(r.Payload)).ToList());
     }
 
