@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Kv.Node.Storage;
+using Microsoft.Extensions.Logging;
 using Kv.Protocol.Buffers;
 using Kv.Protocol.Resp;
 
@@ -24,14 +25,32 @@ namespace Kv.Node.Resp;
 /// - late (a cluster): the reply, "+OK" or the coordinator's UNAVAILABLE / TIMEOUT error, is written when
 ///   the write completes, in request order. So while late replies are pending, only commands that never
 ///   reply at once (plain <c>SET key value</c>) may run; anything else drains first (see CommandDispatcher).
+/// Pending reads: a plain GET whose lookup does not complete at once (a cluster read waiting for replicas)
+/// is deferred the same way, with its own value buffer, and replied late in request order. Reads and writes
+/// never pend together: a GET started beside a pending SET could miss it, and a SET started beside a pending
+/// GET could be seen by it; either kind drains the other first. So a pipeline of GETs runs to the replicas
+/// side by side, and the replies keep Redis's order and its per-connection read-your-writes.
 /// </remarks>
 public sealed class CommandContext : IDisposable
 {
     private const int MaxPending = 256;
     private readonly ValueTask[] _pending = new ValueTask[MaxPending];
-    private readonly bool[] _replyLate = new bool[MaxPending];
+    private readonly ValueTask<KeyLookup>[] _reads = new ValueTask<KeyLookup>[MaxPending];
+    private readonly PooledBufferWriter?[] _readValues = new PooledBufferWriter?[MaxPending];
+    private readonly PendingReply[] _replies = new PendingReply[MaxPending];
     private int _pendingCount;
     private int _lateCount;
+    private int _lateReads;
+
+    private enum PendingReply : byte
+    {
+        /// <summary>Already written ("+OK" sits unflushed); the write must only become durable.</summary>
+        Written,
+        /// <summary>"+OK" or the cluster error, written when the write completes.</summary>
+        LateOk,
+        /// <summary>The value, nil or the cluster error, written when the read completes.</summary>
+        LateValue,
+    }
 
     internal CommandContext(RespServer server, long id, EndPoint? remote, RespReplyWriter reply)
     {
@@ -42,6 +61,7 @@ public sealed class CommandContext : IDisposable
         Keyspace = server.Keyspace;
         CreatedUnixMs = server.Time.GetUtcNow().ToUnixTimeMilliseconds();
         Authenticated = server.Options.Password is null;
+        _readValues[0] = Value;
     }
 
     public RespServer Server { get; }
@@ -78,8 +98,14 @@ public sealed class CommandContext : IDisposable
 
     public bool HasPendingWrites => _pendingCount > 0;
 
-    /// <summary>Pending writes whose replies are not written yet (see the type's remarks).</summary>
+    /// <summary>Pending writes or reads whose replies are not written yet (see the type's remarks).</summary>
     public bool HasLateReplies => _lateCount > 0;
+
+    /// <summary>Deferred GETs are pending (see the type's remarks).</summary>
+    public bool HasLateReads => _lateReads > 0;
+
+    /// <summary>Everything pending is a deferred GET, so another GET may join.</summary>
+    public bool OnlyLateReadsPending => _pendingCount > 0 && _lateReads == _pendingCount;
 
     public long NowUnixMs => Server.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -119,9 +145,47 @@ public sealed class CommandContext : IDisposable
             ReplyLate(write);
             return;
         }
-        _replyLate[_pendingCount] = true;
+        _replies[_pendingCount] = PendingReply.LateOk;
         _pending[_pendingCount++] = write;
         _lateCount++;
+    }
+
+    /// <summary>
+    /// The buffer a GET reads its value into: <see cref="Value"/> when nothing is pending, otherwise one of its own
+    /// that stays untouched until the GET's deferred reply is written (see <see cref="DeferValue"/>). Emptied.
+    /// </summary>
+    public PooledBufferWriter NextValueBuffer()
+    {
+        var buffer = _readValues[_pendingCount] ??= new PooledBufferWriter(256);
+        buffer.Reset();
+        return buffer;
+    }
+
+    /// <summary>
+    /// A GET whose lookup (into the buffer <see cref="NextValueBuffer"/> just returned) is still running: its reply
+    /// is written when the connection drains, in request order. Only GETs may join GETs (see the type's remarks).
+    /// </summary>
+    public void DeferValue(ValueTask<KeyLookup> lookup)
+    {
+        _replies[_pendingCount] = PendingReply.LateValue;
+        _reads[_pendingCount++] = lookup;
+        _lateCount++;
+        _lateReads++;
+    }
+
+    /// <summary>A GET's reply: the value as a bulk string, or nil; counted as a keyspace hit or miss.</summary>
+    public void WriteLookup(KeyLookup lookup, ReadOnlySpan<byte> value)
+    {
+        if (lookup.Found)
+        {
+            Server.Stats.CountHit();
+            Reply.WriteBulk(value);
+        }
+        else
+        {
+            Server.Stats.CountMiss();
+            Reply.WriteNull();
+        }
     }
 
     /// <summary>Writes the reply of a completed late-reply write: OK, or the cluster error. Other failures propagate.</summary>
@@ -153,25 +217,40 @@ public sealed class CommandContext : IDisposable
         Exception? first = null;
         for (var i = 0; i < _pendingCount; i++)
         {
-            var late = _replyLate[i];
+            var reply = _replies[i];
             try
             {
-                await _pending[i].ConfigureAwait(false);
-                if (late) Reply.WriteOk();
+                if (reply == PendingReply.LateValue)
+                {
+                    WriteLookup(await _reads[i].ConfigureAwait(false), _readValues[i]!.WrittenSpan);
+                }
+                else
+                {
+                    await _pending[i].ConfigureAwait(false);
+                    if (reply == PendingReply.LateOk) Reply.WriteOk();
+                }
             }
-            catch (Cluster.Coordination.ClusterRequestException e) when (late)
+            catch (Cluster.Coordination.ClusterRequestException e) when (reply != PendingReply.Written)
             {
                 Reply.WriteError(e.RespError);
+            }
+            catch (Exception e) when (reply == PendingReply.LateValue)
+            {
+                // A failed read breaks nothing that was acknowledged: the client gets an error and the connection goes on.
+                Server.Logger.LogError(e, "'get' failed for client {Id}", Id);
+                Reply.WriteError($"ERR 'get' failed on the server: {e.Message}");
             }
             catch (Exception e)
             {
                 first ??= e;
             }
             _pending[i] = default;
-            _replyLate[i] = false;
+            _reads[i] = default;
+            _replies[i] = PendingReply.Written;
         }
         _pendingCount = 0;
         _lateCount = 0;
+        _lateReads = 0;
         if (first is not null) throw new DeferredWriteException(first);
     }
 
@@ -227,7 +306,11 @@ public sealed class CommandContext : IDisposable
 
     public string ArgString(int index) => Encoding.UTF8.GetString(Request[index]);
 
-    public void Dispose() => Value.Dispose();
+    public void Dispose()
+    {
+        Value.Dispose();
+        for (var i = 1; i < _readValues.Length; i++) _readValues[i]?.Dispose();
+    }
 }
 
 /// <summary>A write acknowledged into the (unflushed) output failed: the connection must close without flushing.</summary>

@@ -16,7 +16,7 @@ internal sealed class CommandDispatcher(CommandTable table)
         var request = context.Request;
         context.Server.Stats.CountCommand();
         var command = Table.Find(request[0]);
-        if (context.HasLateReplies && (command is null || !IsPlainSet(context, command) || context.PendingFull))
+        if (context.HasLateReplies && !MayJoinLateReplies(context, command))
             return DrainThenExecuteAsync(context, command); // anything else may reply at once: earlier replies go first
         return Execute(context, command);
     }
@@ -53,15 +53,27 @@ internal sealed class CommandDispatcher(CommandTable table)
             return default;
         }
         context.LastCommand = command.Name;
-        if (context.HasPendingWrites && ((command.Flags & CommandFlags.MayDefer) == 0 || context.PendingFull))
+        if (context.HasPendingWrites && !MayRunBesidePending(context, command))
             return DrainThenRunAsync(context, command);
         return Run(context, command);
     }
 
-    /// <summary><c>SET key value</c> from an authenticated client: the one request that never writes a reply of its own
-    /// at once, so it may run while late replies are pending without reordering replies.</summary>
-    private static bool IsPlainSet(CommandContext context, CommandDefinition command) =>
-        context.Request.Count == 3 && context.Authenticated && string.Equals(command.Name, "set", StringComparison.Ordinal);
+    /// <summary>
+    /// While late replies are pending, a request may start only if it writes no reply of its own at once (so replies
+    /// stay in order) and only beside its own kind (so a GET never misses, nor sees, a SET pipelined around it; see
+    /// <see cref="CommandContext"/>): <c>SET key value</c> beside pending SETs, <c>GET key</c> beside pending GETs.
+    /// </summary>
+    private static bool MayJoinLateReplies(CommandContext context, CommandDefinition? command) =>
+        command is not null && !context.PendingFull && context.Authenticated &&
+        (IsPlain(context, command, "set", 3) ? !context.HasLateReads : IsPlain(context, command, "get", 2) && context.OnlyLateReadsPending);
+
+    /// <summary>Pending writes are all deferrable ones (or pending reads all GETs): may this command run without draining them?</summary>
+    private static bool MayRunBesidePending(CommandContext context, CommandDefinition command) =>
+        !context.PendingFull &&
+        (context.HasLateReads ? IsPlain(context, command, "get", 2) : (command.Flags & CommandFlags.MayDefer) != 0);
+
+    private static bool IsPlain(CommandContext context, CommandDefinition command, string name, int count) =>
+        context.Request.Count == count && string.Equals(command.Name, name, StringComparison.Ordinal);
 
     private async ValueTask DrainThenExecuteAsync(CommandContext context, CommandDefinition? command)
     {

@@ -24,28 +24,19 @@ internal static class StringCommands
 
     private static ValueTask Get(CommandContext c)
     {
-        c.Value.Reset();
-        var lookup = c.Keyspace.GetAsync(c.Request.Memory(1), c.Value);
-        if (!lookup.IsCompletedSuccessfully) return GetSlowAsync(c, lookup);
-        WriteValue(c, lookup.Result);
+        var value = c.NextValueBuffer();
+        var lookup = c.Keyspace.GetAsync(c.Request.Memory(1), value);
+        if (lookup.IsCompletedSuccessfully && !c.HasPendingWrites)
+        {
+            c.WriteLookup(lookup.Result, value.WrittenSpan);
+            return default;
+        }
+        // A read still waiting for replicas (or one behind other deferred GETs): replied in order when the connection drains.
+        c.DeferValue(lookup);
         return default;
     }
 
-    private static async ValueTask GetSlowAsync(CommandContext c, ValueTask<KeyLookup> lookup) => WriteValue(c, await lookup.ConfigureAwait(false));
-
-    private static void WriteValue(CommandContext c, KeyLookup lookup)
-    {
-        if (lookup.Found)
-        {
-            c.Server.Stats.CountHit();
-            c.Reply.WriteBulk(c.Value.WrittenSpan);
-        }
-        else
-        {
-            c.Server.Stats.CountMiss();
-            c.Reply.WriteNull();
-        }
-    }
+    private static void WriteValue(CommandContext c, KeyLookup lookup) => c.WriteLookup(lookup, c.Value.WrittenSpan);
 
     private static ValueTask Set(CommandContext c)
     {

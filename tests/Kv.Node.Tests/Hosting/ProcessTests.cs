@@ -19,6 +19,45 @@ public sealed class ProcessTests
         return Process.Start(info)!;
     }
 
+    /// <summary>
+    /// Starts a node whose output is read as it comes: a node logging into a pipe nobody drains blocks once the pipe
+    /// fills (and then never exits); the output also explains a node that does not stop.
+    /// </summary>
+    private static ServingNode StartServing(params string[] args) => new(Start(args));
+
+    private sealed class ServingNode : IDisposable
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+
+        public ServingNode(Process process)
+        {
+            Process = process;
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public int Id => Process.Id;
+
+        public int ExitCode => Process.ExitCode;
+
+        /// <summary>Asserts the node exits within 20 s, showing its last output lines when it does not.</summary>
+        public void AssertExits()
+        {
+            if (Process.WaitForExit(20_000)) return;
+            Assert.Fail("kv-node did not exit within 20 s; its last output:\n" + string.Join('\n', _output.TakeLast(40)));
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited) Process.Kill();
+            Process.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData("--resp-port", "70000")]
     [InlineData("--no-such-option", "1")]
@@ -51,24 +90,24 @@ public sealed class ProcessTests
     {
         using var dir = new TempDirectory();
         var port = FreePort();
-        using (var process = Start("--data", dir.Path, "--resp-port", port.ToString()))
+        using (var process = StartServing("--data", dir.Path, "--resp-port", port.ToString()))
         {
             await using (var redis = await ConnectWhenUpAsync(port))
             {
                 await redis.GetDatabase().StringSetAsync("durable", "yes");
             }
             Kill(process.Id, "TERM");
-            Assert.True(process.WaitForExit(20_000));
+            process.AssertExits();
             Assert.Equal(0, process.ExitCode);
         }
-        using (var process = Start("--data", dir.Path, "--resp-port", port.ToString()))
+        using (var process = StartServing("--data", dir.Path, "--resp-port", port.ToString()))
         {
             await using (var redis = await ConnectWhenUpAsync(port))
             {
                 Assert.Equal("yes", await redis.GetDatabase().StringGetAsync("durable"));
             }
             Kill(process.Id, "INT");
-            Assert.True(process.WaitForExit(20_000));
+            process.AssertExits();
             Assert.Equal(0, process.ExitCode);
         }
     }
@@ -87,7 +126,7 @@ public sealed class ProcessTests
         var acked = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         for (var round = 0; round < rounds; round++)
         {
-            using var process = Start("--data", dir.Path, "--resp-port", port.ToString());
+            using var process = StartServing("--data", dir.Path, "--resp-port", port.ToString());
             await using (var redis = await ConnectWhenUpAsync(port))
             {
                 // Everything acknowledged by the previous incarnations is still there.
@@ -112,12 +151,12 @@ public sealed class ProcessTests
                 })).ToArray();
                 await Task.Delay(random.Next(200, 1200));
                 Kill(process.Id, "KILL");
-                Assert.True(process.WaitForExit(20_000));
+                process.AssertExits();
                 stop.Cancel();
                 await Task.WhenAll(writers);
             }
         }
-        using (var process = Start("--data", dir.Path, "--resp-port", port.ToString()))
+        using (var process = StartServing("--data", dir.Path, "--resp-port", port.ToString()))
         {
             await using (var redis = await ConnectWhenUpAsync(port))
             {
@@ -126,7 +165,7 @@ public sealed class ProcessTests
                 foreach (var (key, value) in acked) Assert.Equal(value, (string?)await db.StringGetAsync(key));
             }
             Kill(process.Id, "TERM");
-            Assert.True(process.WaitForExit(20_000));
+            process.AssertExits();
         }
     }
 
