@@ -1,5 +1,6 @@
 using System.Buffers;
 using Kv.Node.Storage;
+using Kv.Protocol.Buffers;
 
 namespace Kv.Node.Resp;
 
@@ -187,14 +188,113 @@ internal static class StringCommands
         WriteValue(c, lookup);
     }
 
-    private static async ValueTask MGet(CommandContext c)
+    /// <summary>Keys of one MGET looked up side by side once a lookup has to wait (a cluster read waiting for its replicas).</summary>
+    internal const int MGetWindow = 32;
+
+    /// <summary>
+    /// MGET: values are gathered first and the reply written only when every key was read, so a key whose read fails
+    /// (a cluster's TIMEOUT) makes the whole reply one error instead of a half-written array. Lookups that complete at
+    /// once (a local engine) append straight to <see cref="CommandContext.Value"/>; from the first that has to wait,
+    /// up to <see cref="MGetWindow"/> keys are read side by side, each into a buffer of its own.
+    /// </summary>
+    private static ValueTask MGet(CommandContext c)
+    {
+        var count = c.Request.Count - 1;
+        var lengths = ArrayPool<int>.Shared.Rent(count); // a found value's length, -1 for nil
+        var values = c.Value;
+        values.Reset();
+        var handedOn = false;
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var mark = values.WrittenCount;
+                var lookup = c.Keyspace.GetAsync(c.Request.Memory(i + 1), values);
+                if (!lookup.IsCompletedSuccessfully)
+                {
+                    handedOn = true; // the rest returns the lengths
+                    return MGetSideBySideAsync(c, lengths, i, lookup);
+                }
+                lengths[i] = lookup.Result.Found ? values.WrittenCount - mark : -1;
+            }
+            WriteMGetReply(c, lengths, count);
+            return default;
+        }
+        finally
+        {
+            if (!handedOn) ArrayPool<int>.Shared.Return(lengths);
+        }
+    }
+
+    private static async ValueTask MGetSideBySideAsync(CommandContext c, int[] lengths, int waiting, ValueTask<KeyLookup> waitingLookup)
     {
         var r = c.Request;
-        c.Reply.WriteArrayHeader(r.Count - 1);
-        for (var i = 1; i < r.Count; i++)
+        var count = r.Count - 1;
+        var values = c.Value;
+        var window = Math.Min(MGetWindow, count - waiting - 1);
+        var buffers = new PooledBufferWriter[window];
+        var lookups = new ValueTask<KeyLookup>[window];
+        var next = waiting + 1; // the next key whose lookup has not started
+        var started = 0;
+        try
         {
-            c.Value.Reset();
-            WriteValue(c, await c.Keyspace.GetAsync(r.Memory(i), c.Value).ConfigureAwait(false));
+            for (; started < window; started++, next++)
+            {
+                buffers[started] = new PooledBufferWriter(256);
+                lookups[started] = c.Keyspace.GetAsync(r.Memory(next + 1), buffers[started]);
+            }
+            var mark = values.WrittenCount;
+            lengths[waiting] = (await waitingLookup.ConfigureAwait(false)).Found ? values.WrittenCount - mark : -1;
+            for (var i = waiting + 1; i < count; i++)
+            {
+                var slot = (i - waiting - 1) % window;
+                var running = lookups[slot];
+                lookups[slot] = default; // awaited once only, here (the cleanup below awaits what is left)
+                var lookup = await running.ConfigureAwait(false);
+                lengths[i] = lookup.Found ? buffers[slot].WrittenCount : -1;
+                if (lookup.Found) values.Write(buffers[slot].WrittenSpan);
+                if (next < count)
+                {
+                    buffers[slot].Reset();
+                    lookups[slot] = c.Keyspace.GetAsync(r.Memory(next + 1), buffers[slot]);
+                    next++;
+                }
+            }
+            WriteMGetReply(c, lengths, count);
+        }
+        finally
+        {
+            // On a failure, lookups still running write into these buffers: let them finish before the buffers go back.
+            for (var slot = 0; slot < started; slot++)
+            {
+                try
+                {
+                    await lookups[slot].ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The first failure is the one being reported.
+                }
+                buffers[slot].Dispose();
+            }
+            ArrayPool<int>.Shared.Return(lengths);
+        }
+    }
+
+    private static void WriteMGetReply(CommandContext c, int[] lengths, int count)
+    {
+        c.Reply.WriteArrayHeader(count);
+        var values = c.Value.WrittenSpan;
+        var at = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (lengths[i] < 0)
+            {
+                c.WriteLookup(KeyLookup.Absent, default);
+                continue;
+            }
+            c.WriteLookup(new KeyLookup(true, 0), values.Slice(at, lengths[i]));
+            at += lengths[i];
         }
     }
 

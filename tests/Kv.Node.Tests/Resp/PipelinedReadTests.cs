@@ -63,6 +63,39 @@ public sealed class PipelinedReadTests
         Assert.Equal(expected, await client.ReceiveAsync(expected.Length, Patience));
     }
 
+    [Fact]
+    public async Task MGet_KeysWaitingForReplicas_ReadSideBySideAndReplyInKeyOrder()
+    {
+        var inner = new InMemoryKeyspace(TimeProvider.System);
+        for (var i = 0; i < 40; i += 2) await inner.SetAsync(Key(i), Val(i), 0); // odd keys are absent
+        var gated = new GatedReadsKeyspace(inner);
+        await using var server = await TestServer.StartAsync(gated);
+        using var client = await server.RawAsync();
+
+        await client.SendAsync(Cmd(["MGET", .. Enumerable.Range(0, 40).Select(i => $"k{i}")]) + Cmd("PING"));
+        // The first key's read waits; then a window of the next keys starts beside it.
+        await gated.WaitForStartedAsync(1 + StringCommandsWindow, Patience);
+        gated.OpenFromNowOn();
+
+        var expected = "*40\r\n" + string.Concat(Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? $"${Val(i).Length}\r\nv{i}\r\n" : "$-1\r\n")) + "+PONG\r\n";
+        Assert.Equal(expected, await client.ReceiveAsync(expected.Length, Patience));
+    }
+
+    [Fact]
+    public async Task MGet_OneKeysReadTimesOut_RepliesOneErrorNotAHalfArrayAndTheConnectionStays()
+    {
+        var inner = new InMemoryKeyspace(TimeProvider.System);
+        await inner.SetAsync("a"u8.ToArray(), "1"u8.ToArray(), 0);
+        await using var server = await TestServer.StartAsync(new FailingReadsKeyspace(inner));
+        using var client = await server.RawAsync();
+
+        await client.SendAsync(Cmd("MGET", "a", "b", "timeout:c", "a", "d") + Cmd("MGET", "a", "b") + Cmd("PING"));
+        var expected = "-TIMEOUT QUORUM read: 1 of 2 required replicas acknowledged (3 replicas)\r\n*2\r\n$1\r\n1\r\n$-1\r\n+PONG\r\n";
+        Assert.Equal(expected, await client.ReceiveAsync(expected.Length, Patience));
+    }
+
+    private static int StringCommandsWindow => Kv.Node.Resp.StringCommands.MGetWindow;
+
     private static byte[] Key(int i) => System.Text.Encoding.ASCII.GetBytes($"k{i}");
 
     private static byte[] Val(int i) => System.Text.Encoding.ASCII.GetBytes($"v{i}");
@@ -74,6 +107,7 @@ public sealed class PipelinedReadTests
     private sealed class GatedReadsKeyspace(IKeyspace inner) : ForwardingKeyspace(inner)
     {
         private readonly ConcurrentQueue<TaskCompletionSource> _gates = new();
+        private volatile bool _open;
 
         public override bool WriteFailuresAreReplies => true;
 
@@ -82,7 +116,15 @@ public sealed class PipelinedReadTests
             var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var copy = key.ToArray(); // the request's memory is only valid until GetAsync returns
             _gates.Enqueue(gate);
+            if (_open) gate.TrySetResult();
             return ReadAfterAsync(gate.Task, copy, value, cancellationToken);
+        }
+
+        /// <summary>Answers every waiting read, newest first, and lets later reads through after a yield.</summary>
+        public void OpenFromNowOn()
+        {
+            _open = true;
+            foreach (var gate in _gates.Reverse()) gate.TrySetResult();
         }
 
         private async ValueTask<KeyLookup> ReadAfterAsync(Task gate, byte[] key, IBufferWriter<byte>? value, CancellationToken cancellationToken)
