@@ -119,6 +119,8 @@ public sealed class HintedHandoff : IEndpointStateListener, IAsyncDisposable
                 try
                 {
                     response = await _messaging.SendHintAsync(target, hint.Mutation, _options.ReplayTimeout, _shutdown.Token).ConfigureAwait(false);
+                    // Messaging may resume this on its receive loop; the hint file work below belongs on the pool.
+                    if (_options.RunContinuationsAsynchronously) await Task.Yield();
                 }
                 catch (Exception e) when (e is InternodeException or OperationCanceledException)
                 {

@@ -8,8 +8,10 @@ public sealed class MessagingOptions
 
     /// <summary>
     /// Whether code awaiting a response resumes on the thread pool (true, the default: a transport's receive
-    /// thread never runs request continuations). False only for a single-threaded deterministic host such as
-    /// the simulator: the awaiting code then runs inline on the thread that completed the request.
+    /// thread never runs request continuations). False: the awaiting code runs inline on the thread that
+    /// completed the request, which a single-threaded deterministic host (the simulator) needs, and which saves a
+    /// thread-pool hop per response when every awaiting caller's follow-up is short and non-blocking (a kv-node's
+    /// coordinator: ClusterNode sets it).
     /// </summary>
     public bool RunContinuationsAsynchronously { get; set; } = true;
 }
