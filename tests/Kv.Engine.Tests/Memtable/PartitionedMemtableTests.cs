@@ -56,7 +56,7 @@ public class PartitionedMemtableTests
         select new Case(partitions, tinyIndex, keys, ops, probes, snapshots);
 
     [Fact]
-    public void Memtable_RandomHistoriesOverPartitions_MatchSortedModel()
+    public void AddThenRead_RandomHistoriesOverPartitions_MatchSortedModel()
     {
         GenCase.Sample(Check, iter: 1500, threads: 1, print: c => c.ToString());
     }
