@@ -7,7 +7,8 @@ namespace Kv.Benchmarks;
 /// <summary>
 /// Memtable insert and point lookup with db_bench-shaped entries (16-byte keys, 100-byte values): decimal keys as
 /// db_bench makes them (long shared prefixes), or node-shaped keys that start with a random 8-byte token; with the
-/// point-lookup index (<see cref="MemtableHashIndex"/>) or with the skiplist alone.
+/// point-lookup index (<see cref="MemtableHashIndex"/>) or with the skiplist alone; with the skiplist cut into the
+/// 4096 prefix partitions a 64 MiB memtable gets, or as one list.
 /// <c>dotnet run -c Release --project bench/Kv.Benchmarks -- --filter '*MemtableBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -26,7 +27,13 @@ public class MemtableBenchmarks
     [Params(true, false)]
     public bool HashIndex { get; set; } = true;
 
+    /// <summary>The skiplist in 4096 partitions by key prefix (what a 64 MiB memtable picks), or one list.</summary>
+    [Params(true, false)]
+    public bool Partitioned { get; set; } = true;
+
     private long ExpectedBytes => HashIndex ? 64L << 20 : 1;
+
+    private int Partitions => Partitioned ? SkipListMemtable.MaxPartitions : 1;
 
     [GlobalSetup]
     public void Setup()
@@ -42,7 +49,7 @@ public class MemtableBenchmarks
         rng.NextBytes(value);
         _entryValue = new byte[EntryValue.EncodedLength(0, value.Length)];
         EntryValue.Write(_entryValue, 0, value);
-        _filled = new SkipListMemtable(expectedBytes: ExpectedBytes);
+        _filled = new SkipListMemtable(expectedBytes: ExpectedBytes, partitions: Partitions);
         for (var i = 0; i < Entries; i++) _filled.Add(_keys[i], i, EntryKind.Value, _entryValue, i);
     }
 
@@ -51,7 +58,7 @@ public class MemtableBenchmarks
     [Benchmark(OperationsPerInvoke = Entries)]
     public long Insert()
     {
-        var target = new SkipListMemtable(expectedBytes: ExpectedBytes);
+        var target = new SkipListMemtable(expectedBytes: ExpectedBytes, partitions: Partitions);
         for (var i = 0; i < Entries; i++) target.Add(_keys[i], i, EntryKind.Value, _entryValue, i);
         return target.EntryCount;
     }
@@ -65,6 +72,16 @@ public class MemtableBenchmarks
             var k = _keys[(int)((uint)(_next++ * 7919) % Entries)];
             if (_filled.TryGetNewest(k, out var ts, out _, out _)) sum += ts;
         }
+        return sum;
+    }
+
+    /// <summary>A full scan, as a flush does: with partitions it also steps over the empty ones.</summary>
+    [Benchmark(OperationsPerInvoke = Entries)]
+    public long Scan()
+    {
+        long sum = 0;
+        using var it = _filled.NewIterator();
+        for (it.SeekToFirst(); it.Valid; it.Next()) sum += it.Key.Length;
         return sum;
     }
 }
