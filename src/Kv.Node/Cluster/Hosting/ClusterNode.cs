@@ -86,8 +86,9 @@ public sealed class ClusterNode : IAsyncDisposable
         var nodeId = options.NodeId ?? LoadOrCreate(Path.Combine(clusterDirectory, "node-id"), () => Guid.NewGuid().ToString("N")[..12]);
 
         var transport = TcpTransport.Start(new TcpTransportOptions { ListenHost = options.PeerHost, ListenPort = options.PeerPort }, loggers.CreateLogger<TcpTransport>(), time);
-        // A replica's response resumes its coordinator inline on the receive loop: what follows (count an ack, compare a
-        // digest, write a client's reply) is short and never blocks, and it saves a thread-pool hop per response.
+        // A replica's response resumes its coordinator inline on the receive loop, and a write's deciding ack resumes the
+        // write inline (CoordinatorOptions below): what follows (count an ack, compare a digest, write a client's reply)
+        // is short and never blocks, and each saves a thread-pool hop.
         var messaging = new MessagingService(transport, new MessagingOptions { RunContinuationsAsynchronously = false }, time, loggers.CreateLogger<MessagingService>());
         var gossiper = new Gossiper(transport, new GossipOptions { Seeds = options.Seeds, Interval = options.GossipInterval }, time,
             new Random(HashCode.Combine(nodeId, time.GetUtcNow().Ticks)), logger: loggers.CreateLogger<Gossiper>());
@@ -101,7 +102,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var placement = new LearnedRingPlacement(() => ring.Current, transport.LocalAddress, options.Seeds, new FileKnownPeers(clusterDirectory));
         gossiper.Register(placement);
         var coordinator = new Coordinator(transport.LocalAddress, messaging, store, () => placement.Current, gossiper, clock, handoff,
-            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout, SloppyQuorum = options.SloppyQuorum }, time, loggers.CreateLogger<Coordinator>());
+            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout, SloppyQuorum = options.SloppyQuorum, RunContinuationsAsynchronously = false }, time, loggers.CreateLogger<Coordinator>());
 
         var tokensFile = Path.Combine(clusterDirectory, "tokens");
         var tokens = File.Exists(tokensFile) && TokenList.TryParse(File.ReadAllText(tokensFile).Trim(), out var saved) ? saved : null;
