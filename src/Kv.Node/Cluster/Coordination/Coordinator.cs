@@ -89,16 +89,25 @@ public sealed class Coordinator
 
     /// <summary>Writes a value or tombstone of <paramref name="userKey"/> at <paramref name="level"/>; returns the timestamp it was written with.</summary>
     /// <exception cref="ClusterRequestException">Too few replicas are up, or too few acknowledged in time.</exception>
-    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The key and value are copied first: replica sends outlive the returned task (a QUORUM write answers after two
+    /// acks while the third replica's send may still time out into a hint), and the caller's buffers are free once it
+    /// answers (a RESP connection reuses its input buffer for the next requests).
+    /// </remarks>
+    public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs, ConsistencyLevel level, CancellationToken cancellationToken = default)
     {
-        var timestamp = _clock.Now();
-        var mutation = new MutationRequest(StorageKeyOf(userKey.Span), kind == MutationKind.Tombstone ? ReadOnlyMemory<byte>.Empty : value, timestamp, expiresAtUnixMs, kind);
-        await WriteMutationAsync(mutation, level, cancellationToken).ConfigureAwait(false);
-        return timestamp;
+        if (kind == MutationKind.Tombstone) value = ReadOnlyMemory<byte>.Empty;
+        var keyLength = Partitioner.TokenPrefixLength + userKey.Length;
+        var owned = new byte[keyLength + value.Length]; // storage key, then value: one allocation for both
+        Partitioner.WriteStorageKey(owned, userKey.Span);
+        value.Span.CopyTo(owned.AsSpan(keyLength));
+        var mutation = new MutationRequest(owned.AsMemory(0, keyLength), owned.AsMemory(keyLength), _clock.Now(), expiresAtUnixMs, kind);
+        return WriteMutationAsync(mutation, level, cancellationToken);
     }
 
-    /// <summary>Sends an already timestamped mutation to the replicas of its key at <paramref name="level"/>.</summary>
-    public async ValueTask WriteMutationAsync(MutationRequest mutation, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    /// <summary>Sends an already timestamped mutation to the replicas of its key at <paramref name="level"/>; returns its timestamp.</summary>
+    /// <remarks>The mutation's memory must stay unchanged until every replica send ended (see <see cref="PendingReplicaWrites"/>), not just until this returns.</remarks>
+    public async ValueTask<long> WriteMutationAsync(MutationRequest mutation, ConsistencyLevel level, CancellationToken cancellationToken = default)
     {
         var replicas = ReplicasOf(mutation.StorageKey.Span);
         var blockFor = level.BlockFor(replicas.Length);
@@ -136,6 +145,7 @@ public sealed class Coordinator
             throw new ReplicaTimeoutException(level, "write", tracker.Acks, blockFor, replicas.Length,
                 hinted > 0 ? $"hints stored for {hinted}; the write may be visible later" : "the write may have been applied on some replicas");
         }
+        return mutation.Timestamp;
     }
 
     private async Task ApplyLocallyAsync(MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
@@ -152,40 +162,37 @@ public sealed class Coordinator
         }
     }
 
+    /// <summary>Sends to one replica; an ack counts, anything else stores a hint. One async method (not a counting
+    /// wrapper around a sending one): a state machine and a continuation less per replica write.</summary>
     private async Task SendMutationAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _pendingReplicaWrites);
         try
         {
-            await SendOrHintAsync(replica, mutation, tracker, cancellationToken).ConfigureAwait(false);
+            string? failure;
+            try
+            {
+                var response = await _messaging.SendMutationAsync(replica, mutation, _options.WriteTimeout, cancellationToken).ConfigureAwait(false);
+                if (response.Ok)
+                {
+                    tracker.Acknowledged();
+                    return;
+                }
+                failure = response.Error;
+            }
+            catch (Exception e)
+            {
+                // Whatever went wrong (timeout, refused, a remote error), the replica may lack the write: hint it.
+                failure = e.Message;
+            }
+            _logger.LogDebug("Write to {Replica} failed: {Reason}", replica, failure);
+            if (Hint(replica, mutation)) tracker.HintStored();
+            else tracker.Failed();
         }
         finally
         {
             Interlocked.Decrement(ref _pendingReplicaWrites);
         }
-    }
-
-    private async Task SendOrHintAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
-    {
-        string? failure;
-        try
-        {
-            var response = await _messaging.SendMutationAsync(replica, mutation, _options.WriteTimeout, cancellationToken).ConfigureAwait(false);
-            if (response.Ok)
-            {
-                tracker.Acknowledged();
-                return;
-            }
-            failure = response.Error;
-        }
-        catch (Exception e)
-        {
-            // Whatever went wrong (timeout, refused, a remote error), the replica may lack the write: hint it.
-            failure = e.Message;
-        }
-        _logger.LogDebug("Write to {Replica} failed: {Reason}", replica, failure);
-        if (Hint(replica, mutation)) tracker.HintStored();
-        else tracker.Failed();
     }
 
     /// <summary>

@@ -135,6 +135,27 @@ public sealed class CoordinatorTests
     }
 
     [Fact]
+    public async Task Write_CallersValueReusedAfterQuorumAnswered_HintForTheSlowReplicaKeepsTheWrittenValue()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var down = cluster.Nodes[2];
+        var coordinator = cluster.Nodes[0];
+        // Down, but not yet detected: the third send times out after QUORUM answered, and only then is it hinted.
+        await down.StopAsync();
+        var value = B("precious");
+        await coordinator.Coordinator.WriteAsync(B("k"), MutationKind.Value, value, 0, ConsistencyLevel.Quorum);
+        // The caller's buffer is free once the write answered (a RESP connection reuses its input buffer for the next request).
+        value.AsSpan().Fill((byte)'z'); // sorts after "precious": a garbage hint would win the timestamp tie
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (coordinator.Coordinator.PendingReplicaWrites > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(0, coordinator.Coordinator.PendingReplicaWrites);
+
+        cluster.Restart(down);
+        await coordinator.Handoff!.ReplayAsync(down.Address);
+        Assert.Equal("precious", Encoding.UTF8.GetString(down.Local("k").Value.Span));
+    }
+
+    [Fact]
     public async Task Hints_CoordinatorRestarted_AreStillDelivered()
     {
         await using var cluster = await TestCluster.StartAsync();
