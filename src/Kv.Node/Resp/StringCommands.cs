@@ -213,7 +213,7 @@ internal static class StringCommands
                 if (!lookup.IsCompletedSuccessfully)
                 {
                     handedOn = true; // the rest returns the lengths
-                    return MGetSideBySideAsync(c, lengths, i, lookup);
+                    return MGetSideBySideAsync(c, lengths, i, lookup, mark);
                 }
                 lengths[i] = lookup.Result.Found ? values.WrittenCount - mark : -1;
             }
@@ -226,7 +226,8 @@ internal static class StringCommands
         }
     }
 
-    private static async ValueTask MGetSideBySideAsync(CommandContext c, int[] lengths, int waiting, ValueTask<KeyLookup> waitingLookup)
+    /// <param name="waiting">The key whose lookup has to wait; it appends to <see cref="CommandContext.Value"/> from <paramref name="waitingMark"/> on.</param>
+    private static async ValueTask MGetSideBySideAsync(CommandContext c, int[] lengths, int waiting, ValueTask<KeyLookup> waitingLookup, int waitingMark)
     {
         var r = c.Request;
         var count = r.Count - 1;
@@ -236,6 +237,7 @@ internal static class StringCommands
         var lookups = new ValueTask<KeyLookup>[window];
         var next = waiting + 1; // the next key whose lookup has not started
         var started = 0;
+        var waitingDone = false;
         try
         {
             for (; started < window; started++, next++)
@@ -243,8 +245,8 @@ internal static class StringCommands
                 buffers[started] = new PooledBufferWriter(256);
                 lookups[started] = c.Keyspace.GetAsync(r.Memory(next + 1), buffers[started]);
             }
-            var mark = values.WrittenCount;
-            lengths[waiting] = (await waitingLookup.ConfigureAwait(false)).Found ? values.WrittenCount - mark : -1;
+            waitingDone = true;
+            lengths[waiting] = (await waitingLookup.ConfigureAwait(false)).Found ? values.WrittenCount - waitingMark : -1;
             for (var i = waiting + 1; i < count; i++)
             {
                 var slot = (i - waiting - 1) % window;
@@ -264,7 +266,20 @@ internal static class StringCommands
         }
         finally
         {
-            // On a failure, lookups still running write into these buffers: let them finish before the buffers go back.
+            // On a failure, lookups still running write into these buffers (and the waiting one into Value, which the
+            // connection reuses): let them finish before the buffers go back.
+            if (!waitingDone)
+            {
+                try
+                {
+                    await waitingLookup.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The failure that got here is the one being reported.
+                }
+            }
+            if (started < window) buffers[started]?.Dispose(); // its lookup threw before it started
             for (var slot = 0; slot < started; slot++)
             {
                 try

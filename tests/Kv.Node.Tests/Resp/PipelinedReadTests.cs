@@ -94,6 +94,21 @@ public sealed class PipelinedReadTests
         Assert.Equal(expected, await client.ReceiveAsync(expected.Length, Patience));
     }
 
+    [Fact]
+    public async Task MGet_AKeysLookupThrowsWhileAnotherWaits_RepliesTheErrorAndLeavesTheNextRequestIntact()
+    {
+        var inner = new InMemoryKeyspace(TimeProvider.System);
+        await inner.SetAsync("a"u8.ToArray(), "1"u8.ToArray(), 0);
+        await using var server = await TestServer.StartAsync(new FailingReadsKeyspace(inner));
+        using var client = await server.RawAsync();
+
+        // "a" waits (a yield), then "throw:b" fails before returning a task: the MGET must wait for "a" before the
+        // connection reuses the buffer "a" reads into.
+        await client.SendAsync(Cmd("MGET", "a", "throw:b") + Cmd("GET", "a") + Cmd("MGET", "a", "absent"));
+        var expected = "-ERR 'mget' failed on the server: thrown at once\r\n$1\r\n1\r\n*2\r\n$1\r\n1\r\n$-1\r\n";
+        Assert.Equal(expected, await client.ReceiveAsync(expected.Length, Patience));
+    }
+
     private static int StringCommandsWindow => Kv.Node.Resp.StringCommands.MGetWindow;
 
     private static byte[] Key(int i) => System.Text.Encoding.ASCII.GetBytes($"k{i}");
@@ -176,13 +191,16 @@ public sealed class PipelinedReadTests
     }
 
     /// <summary>Reads of "timeout:" keys fail as a coordinator's would, reads of "broken:" keys fail as a broken store
-    /// would, both after a yield; other reads succeed after a yield.</summary>
+    /// would, both after a yield; reads of "throw:" keys throw before returning a task; other reads succeed after a yield.</summary>
     private sealed class FailingReadsKeyspace(IKeyspace inner) : ForwardingKeyspace(inner)
     {
         public override bool WriteFailuresAreReplies => true;
 
-        public override ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default) =>
-            ReadLaterAsync(key.ToArray(), value, cancellationToken);
+        public override ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default)
+        {
+            if (key.Span.StartsWith("throw:"u8)) throw new InvalidOperationException("thrown at once");
+            return ReadLaterAsync(key.ToArray(), value, cancellationToken);
+        }
 
         private async ValueTask<KeyLookup> ReadLaterAsync(byte[] key, IBufferWriter<byte>? value, CancellationToken cancellationToken)
         {
