@@ -8,7 +8,7 @@ namespace Kv.Benchmarks;
 /// Memtable insert and point lookup with db_bench-shaped entries (16-byte keys, 100-byte values): decimal keys as
 /// db_bench makes them (long shared prefixes), or node-shaped keys that start with a random 8-byte token; with the
 /// point-lookup index (<see cref="MemtableHashIndex"/>) or with the skiplist alone; with the skiplist cut into the
-/// 4096 prefix partitions a 64 MiB memtable gets, or as one list.
+/// 16384 prefix partitions a 64 MiB memtable gets, or as one list.
 /// <c>dotnet run -c Release --project bench/Kv.Benchmarks -- --filter '*MemtableBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -27,7 +27,7 @@ public class MemtableBenchmarks
     [Params(true, false)]
     public bool HashIndex { get; set; } = true;
 
-    /// <summary>The skiplist in 4096 partitions by key prefix (what a 64 MiB memtable picks), or one list.</summary>
+    /// <summary>The skiplist in 16384 partitions by key prefix (what a 64 MiB memtable picks), or one list.</summary>
     [Params(true, false)]
     public bool Partitioned { get; set; } = true;
 

@@ -25,9 +25,9 @@ namespace Kv.Engine.Memtable;
 /// Each partition is an independent skiplist with its own head tower, a search starts at its key's
 /// partition, and a full scan walks the partitions one after the other (no merge), stepping over empty
 /// ones with the <c>non_empty</c> bitmap. Stored keys begin with a random 8-byte token (ARCHITECTURE.md), so
-/// the entries spread evenly: at 300k entries and P = 4096 an insert searches a list of ~73 instead of
-/// 300k, a handful of cache misses instead of ~36. P is one partition per 16 KiB of the size limit (a
-/// power of two, 1 to 4096; 384 KiB of heads for 64 MiB). Keys that are not random (decimal strings in
+/// the entries spread evenly: at 300k entries and P = 16384 an insert searches a list of ~18 instead of
+/// 300k, a few cache misses instead of ~36. P is one partition per 4 KiB of the size limit (a
+/// power of two, 1 to 16384; 1.5 MiB of heads for 64 MiB, 2.3 % of the limit). Keys that are not random (decimal strings in
 /// benchmarks) fall into one or a few partitions, which then behave like the single list of P = 1.
 /// Every entry carries the in-memory sequence number of the batch that wrote it, so a scan can ignore
 /// entries inserted after it began. Identical internal keys may occur more than once (the same write
@@ -46,10 +46,10 @@ namespace Kv.Engine.Memtable;
 internal sealed class SkipListMemtable
 {
     public const int MaxHeight = 12;
-    /// <summary>The most partitions: 4096 head towers are 384 KiB, and a 64 MiB memtable has ~16 KiB a partition.</summary>
+    /// <summary>The most partitions: 16384 head towers are 1.5 MiB, and a 64 MiB memtable has ~4 KiB (~18 entries of 100 bytes) a partition.</summary>
     public const int MaxPartitions = 1 << MaxPartitionBits;
-    private const int MaxPartitionBits = 12;
-    private const int BytesPerPartition = 16 * 1024;
+    private const int MaxPartitionBits = 14;
+    private const int BytesPerPartition = 4 * 1024;
     private const int BranchingBits = 2; // p = 1/4, as in LevelDB
 
     private const int HeightOffset = 0;
@@ -74,7 +74,7 @@ internal sealed class SkipListMemtable
     /// <param name="expectedBytes">The memtable's size limit, which sizes the point-lookup index and the
     /// partition count; 0: eight chunks.</param>
     /// <param name="partitions">Partition count, a power of two up to <see cref="MaxPartitions"/>; 0: one per
-    /// 16 KiB of <paramref name="expectedBytes"/>.</param>
+    /// 4 KiB of <paramref name="expectedBytes"/>.</param>
     public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL, long expectedBytes = 0, int partitions = 0)
     {
         var limit = expectedBytes > 0 ? expectedBytes : 8L * chunkSize;

@@ -24,12 +24,12 @@ public class PartitionedMemtableTests
 
     private sealed record Entry(byte[] InternalKey, byte[] Value, long Sequence);
 
-    /// <summary>A key whose prefix is a partition boundary of the finest grid (4096) or one below it, so it is the first or
+    /// <summary>A key whose prefix is a partition boundary of the finest grid (MaxPartitions) or one below it, so it is the first or
     /// last possible key of its partition for every P, with a short suffix.</summary>
     private static readonly Gen<byte[]> GenBoundaryKey = Gen.Select(Gen.Int[0, SkipListMemtable.MaxPartitions], Gen.Bool, Gen.Byte.Array[0, 2],
         (p, below, suffix) =>
         {
-            var prefix = unchecked(((ulong)p << 52) - (below ? 1UL : 0UL)); // wraps: 4096 is the very first key, 0 below it the very last
+            var prefix = unchecked(((ulong)p << (64 - System.Numerics.BitOperations.Log2((uint)SkipListMemtable.MaxPartitions))) - (below ? 1UL : 0UL)); // wraps: MaxPartitions is the very first key, 0 below it the very last
             var key = new byte[8 + suffix.Length];
             BinaryPrimitives.WriteUInt64BigEndian(key, prefix);
             suffix.CopyTo(key, 8);
@@ -147,18 +147,19 @@ public class PartitionedMemtableTests
     }
 
     [Fact]
-    public void Constructor_ExpectedBytes_OnePartitionPer16KiBCappedAt4096()
+    public void Constructor_ExpectedBytes_OnePartitionPer4KiBCappedAt16384()
     {
-        Assert.Equal(4096, new SkipListMemtable(64 * 1024, expectedBytes: 64L << 20).PartitionCount);
-        Assert.Equal(4096, new SkipListMemtable(64 * 1024, expectedBytes: 1L << 32).PartitionCount);
-        Assert.Equal(2, new SkipListMemtable(64 * 1024, expectedBytes: 48 * 1024).PartitionCount);
+        Assert.Equal(16384, SkipListMemtable.MaxPartitions);
+        Assert.Equal(16384, new SkipListMemtable(64 * 1024, expectedBytes: 64L << 20).PartitionCount);
+        Assert.Equal(16384, new SkipListMemtable(64 * 1024, expectedBytes: 1L << 32).PartitionCount);
+        Assert.Equal(8, new SkipListMemtable(64 * 1024, expectedBytes: 48 * 1024).PartitionCount);
         Assert.Equal(1, new SkipListMemtable(64 * 1024, expectedBytes: 1).PartitionCount);
-        Assert.Equal(32, new SkipListMemtable(64 * 1024).PartitionCount); // eight chunks: 512 KiB
+        Assert.Equal(128, new SkipListMemtable(64 * 1024).PartitionCount); // eight chunks: 512 KiB
         var small = new SkipListMemtable(64 * 1024, expectedBytes: 1);
         var large = new SkipListMemtable(64 * 1024, expectedBytes: 1, partitions: 4096);
         Assert.Equal(4095L * SkipListMemtable.MaxHeight * 8 + (64 - 1) * 8, large.ReservedBytes - small.ReservedBytes);
         Assert.Throws<ArgumentOutOfRangeException>(() => new SkipListMemtable(64 * 1024, partitions: 3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new SkipListMemtable(64 * 1024, partitions: 8192));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SkipListMemtable(64 * 1024, partitions: 32768));
     }
 
     [Fact]
