@@ -98,6 +98,11 @@ internal sealed class RespConnection
             {
                 // already closing; the failure was logged by whoever saw it first
             }
+            catch (InvalidOperationException e)
+            {
+                // A late reply found the output already completed (closing after a failed write): nobody can receive it.
+                _logger.LogDebug("client {Id}: late replies dropped while closing: {Message}", Context.Id, e.Message);
+            }
             await _output.Writer.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
             await sender.ConfigureAwait(false);

@@ -120,14 +120,16 @@ public sealed class Coordinator
 
         var tracker = new WriteTracker(blockFor, replicas.Length, hintsCount: level == ConsistencyLevel.Any, _options.RunContinuationsAsynchronously);
         var nextFallback = 0;
+        var local = false;
         foreach (var replica in replicas)
         {
-            if (replica == _local) _ = ApplyLocallyAsync(mutation, tracker, cancellationToken);
+            if (replica == _local) local = true; // applied after the sends, so the network round trips overlap it
             else if (IsAlive(replica)) _ = SendMutationAsync(replica, mutation, tracker, cancellationToken);
             else if (nextFallback < fallbacks.Length) _ = SendToFallbackAsync(fallbacks[nextFallback++], replica, mutation, tracker, cancellationToken);
             else if (Hint(replica, mutation)) tracker.HintStored();
             else tracker.Failed();
         }
+        if (local) _ = ApplyLocallyAsync(mutation, tracker, cancellationToken);
 
         bool ok;
         try
@@ -270,9 +272,10 @@ public sealed class Coordinator
         if (live.Count < blockFor) throw new UnavailableException(level, "read", live.Count, blockFor, replicas.Length);
         if (blockFor == 0) return ReplicaCell.Absent;
 
-        // Round 1: data from the closest, digests from the rest of blockFor.
+        // Round 1: data from the closest, digests from the rest of blockFor. Started last to first, so the remote
+        // requests are on the wire while this node reads its own copy (live[0] when it is a replica).
         var first = new Task<ReadResponse?>[blockFor];
-        for (var i = 0; i < blockFor; i++) first[i] = ReadReplicaAsync(live[i], storageKey, digestOnly: i > 0, cancellationToken);
+        for (var i = blockFor - 1; i >= 0; i--) first[i] = ReadReplicaAsync(live[i], storageKey, digestOnly: i > 0, cancellationToken);
         await Task.WhenAll(first).ConfigureAwait(false);
         if (first[0].Result is { } data)
         {
