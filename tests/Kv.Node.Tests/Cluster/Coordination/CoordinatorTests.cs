@@ -156,6 +156,37 @@ public sealed class CoordinatorTests
     }
 
     [Fact]
+    public async Task Write_ManyConcurrentQuorumWrites_EveryReplicaGetsEveryWrite()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var coordinator = cluster.Nodes[0];
+        await Task.WhenAll(Enumerable.Range(0, 400).Select(i => Set(coordinator, "b" + i, "v" + i, ConsistencyLevel.Quorum)));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (coordinator.Coordinator.PendingReplicaWrites > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        foreach (var node in cluster.Nodes)
+            for (var i = 0; i < 400; i++) Assert.Equal("v" + i, Encoding.UTF8.GetString(node.Local("b" + i).Value.Span));
+        Assert.Equal(0, coordinator.Handoff!.HintsStored);
+    }
+
+    [Fact]
+    public async Task Write_ConcurrentWritesWithUndetectedDeadReplica_AllSucceedAtQuorumAndEachIsHintedOnce()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var down = cluster.Nodes[2];
+        var coordinator = cluster.Nodes[0];
+        await down.StopAsync(); // the failure detector has not noticed: requests to it time out
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Set(coordinator, "d" + i, "v" + i, ConsistencyLevel.Quorum)));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (coordinator.Coordinator.PendingReplicaWrites > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(0, coordinator.Coordinator.PendingReplicaWrites);
+        Assert.Equal(100, coordinator.Handoff!.HintsStored);
+
+        cluster.Restart(down);
+        await coordinator.Handoff.ReplayAsync(down.Address);
+        for (var i = 0; i < 100; i++) Assert.Equal("v" + i, Encoding.UTF8.GetString(down.Local("d" + i).Value.Span));
+    }
+
+    [Fact]
     public async Task Hints_CoordinatorRestarted_AreStillDelivered()
     {
         await using var cluster = await TestCluster.StartAsync();
