@@ -29,12 +29,13 @@ for i in 0 1 2; do
 done
 wait_ping $redis_port; wait_ping $single_port
 for i in 0 1 2; do wait_ping $((cluster_base + i)); done
-# The ring is ready when the node redis-benchmark talks to sees all three members up.
-for _ in $(seq 1 150); do
-  up=$(redis-cli -p $cluster_base info ring 2>/dev/null | grep -c 'state=up' || true)
+# The ring is ready when the node redis-benchmark talks to sees all three members up and NORMAL (joined, owning
+# tokens): "up" alone is not enough, joiners take a few seconds each and until then the first node owns everything.
+for _ in $(seq 1 300); do
+  up=$(redis-cli -p $cluster_base info ring 2>/dev/null | grep -c 'status=NORMAL,state=up' || true)
   [[ $up -ge 3 ]] && break; sleep 0.2
 done
-[[ $up -ge 3 ]] || { echo "the cluster did not form (INFO ring shows $up up)" >&2; exit 2; }
+[[ $up -ge 3 ]] || { echo "the cluster did not form (INFO ring shows $up members NORMAL and up)" >&2; exit 2; }
 
 res="$work/results"
 bench() { # label port pipeline

@@ -16,5 +16,21 @@ for i in 1 2 3; do
   pids+=($!)
   sleep 1
 done
-echo "3-node cluster up: redis-cli -p 6379 | 6380 | 6381   (INFO ring shows the members)"
+# Ready when node 1 sees all three members joined (NORMAL) and up; until then QUORUM requests may be unavailable
+# (a cluster that has fewer nodes than the replication factor cannot place a quorum of copies).
+ready_members() {
+  exec 3<>/dev/tcp/127.0.0.1/6379 2>/dev/null || { echo 0; return; }
+  printf 'INFO ring\r\nQUIT\r\n' >&3
+  timeout 2 cat <&3 | grep -c 'status=NORMAL,state=up' || true
+  exec 3>&-
+}
+for _ in $(seq 1 120); do
+  [[ $(ready_members) -ge 3 ]] && break
+  sleep 0.5
+done
+if [[ $(ready_members) -ge 3 ]]; then
+  echo "3-node cluster ready: redis-cli -p 6379 | 6380 | 6381   (INFO ring shows the members)"
+else
+  echo "the cluster did not finish forming within 60 s; INFO ring on port 6379 shows how far it got" >&2
+fi
 wait

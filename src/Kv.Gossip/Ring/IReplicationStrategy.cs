@@ -5,6 +5,13 @@ namespace Kv.Gossip.Ring;
 /// <see cref="ReplicaPlacement"/> is built, not per request.</remarks>
 public interface IReplicationStrategy
 {
+    /// <summary>
+    /// The replicas every range should have (summed over datacenters), whatever the ring looks like now. Consistency
+    /// levels count against this, not against the replicas a small or forming ring can provide, so QUORUM stays a
+    /// majority of the replication factor (as in Cassandra).
+    /// </summary>
+    int ReplicationFactor { get; }
+
     /// <summary>The most replicas any range can have on <paramref name="ring"/>.</summary>
     int MaxReplicas(TokenRing ring);
 

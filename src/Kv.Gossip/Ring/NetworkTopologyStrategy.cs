@@ -28,7 +28,11 @@ public sealed class NetworkTopologyStrategy : IReplicationStrategy
             throw new ArgumentException("At least one datacenter needs a replica count of 1 or more.", nameof(replicasPerDatacenter));
         list.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         _perDatacenter = [.. list];
+        foreach (var kv in _perDatacenter) ReplicationFactor += kv.Value;
     }
+
+    /// <summary>The sum of the per-datacenter replica counts.</summary>
+    public int ReplicationFactor { get; }
 
     /// <summary>Replica count per datacenter name.</summary>
     public IReadOnlyList<KeyValuePair<string, int>> ReplicasPerDatacenter => _perDatacenter;

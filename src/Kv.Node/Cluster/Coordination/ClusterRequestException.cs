@@ -15,8 +15,12 @@ public abstract class ClusterRequestException(string message) : Exception(messag
 
 /// <summary>Not attempted: fewer replicas are alive (as the failure detector sees them) than the level requires.</summary>
 public sealed class UnavailableException(ConsistencyLevel level, string operation, int alive, int required, int replicas)
-    : ClusterRequestException($"{level.Name()} {operation} needs {required} of {replicas} replicas but only {alive} are up; retry later or use a lower consistency level")
+    : ClusterRequestException(Describe(level, operation, alive, required, replicas))
 {
+    private static string Describe(ConsistencyLevel level, string operation, int alive, int required, int replicas) => replicas < required
+        ? $"{level.Name()} {operation} needs {required} replicas but the ring has only {replicas} for this key ({alive} up): too few nodes have joined for the replication factor; add nodes, wait for joining ones, or use a lower consistency level"
+        : $"{level.Name()} {operation} needs {required} of {replicas} replicas but only {alive} are up; retry later or use a lower consistency level";
+
     public override string ErrorCode => "UNAVAILABLE";
 
     public int Alive { get; } = alive;

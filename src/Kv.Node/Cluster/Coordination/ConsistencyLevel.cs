@@ -14,13 +14,16 @@ public enum ConsistencyLevel
 
 public static class ConsistencyLevels
 {
-    /// <summary>Replica acknowledgements required at <paramref name="level"/> with <paramref name="replicas"/> natural replicas (never more than there are).</summary>
-    public static int BlockFor(this ConsistencyLevel level, int replicas) => level switch
+    /// <summary>Replica acknowledgements required at <paramref name="level"/> under <paramref name="replicationFactor"/>.</summary>
+    /// <remarks>Counted against the replication factor, not against the replicas the ring has now: on a ring with fewer
+    /// nodes than the replication factor (a cluster still forming), QUORUM still means a majority of RF copies and the
+    /// request is unavailable, rather than quietly acknowledged by fewer copies than the client asked for.</remarks>
+    public static int BlockFor(this ConsistencyLevel level, int replicationFactor) => level switch
     {
-        ConsistencyLevel.Any or ConsistencyLevel.One => Math.Min(1, replicas),
-        ConsistencyLevel.Two => Math.Min(2, replicas),
-        ConsistencyLevel.Quorum => replicas / 2 + 1,
-        ConsistencyLevel.All => replicas,
+        ConsistencyLevel.Any or ConsistencyLevel.One => 1,
+        ConsistencyLevel.Two => 2,
+        ConsistencyLevel.Quorum => replicationFactor / 2 + 1,
+        ConsistencyLevel.All => replicationFactor,
         _ => throw new ArgumentOutOfRangeException(nameof(level), level, null),
     };
 

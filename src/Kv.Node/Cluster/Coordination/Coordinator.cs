@@ -62,6 +62,9 @@ public sealed class Coordinator
 
     public ReplicaPlacement Placement => _placement();
 
+    /// <summary>The configured replicas per key; consistency levels count against it (see <see cref="ConsistencyLevels.BlockFor"/>).</summary>
+    private int ReplicationFactor => _placement().Strategy.ReplicationFactor;
+
     public IEndpointLiveness Liveness => _liveness;
 
     public TimeProvider Time => _time;
@@ -110,7 +113,7 @@ public sealed class Coordinator
     public async ValueTask<long> WriteMutationAsync(MutationRequest mutation, ConsistencyLevel level, CancellationToken cancellationToken = default)
     {
         var replicas = ReplicasOf(mutation.StorageKey.Span);
-        var blockFor = level.BlockFor(replicas.Length);
+        var blockFor = level.BlockFor(ReplicationFactor);
         var alive = 0;
         foreach (var r in replicas) if (IsAlive(r)) alive++;
         var fallbacks = alive < replicas.Length && _options.SloppyQuorum && level != ConsistencyLevel.Any && level != ConsistencyLevel.All
@@ -266,7 +269,7 @@ public sealed class Coordinator
         if (level == ConsistencyLevel.Any) throw new InvalidConsistencyException("consistency level ANY applies to writes only; read at ONE or higher");
         var storageKey = StorageKeyOf(userKey.Span);
         var replicas = ReplicasOf(storageKey);
-        var blockFor = level.BlockFor(replicas.Length);
+        var blockFor = level.BlockFor(ReplicationFactor);
         var live = new List<NodeAddress>(replicas.Length);
         foreach (var r in replicas) if (r == _local) live.Insert(0, r); else if (_liveness.IsAlive(r)) live.Add(r);
         if (live.Count < blockFor) throw new UnavailableException(level, "read", live.Count, blockFor, replicas.Length);

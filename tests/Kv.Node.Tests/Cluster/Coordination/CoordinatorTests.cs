@@ -62,6 +62,26 @@ public sealed class CoordinatorTests
     }
 
     [Fact]
+    public async Task Requests_RingWithFewerNodesThanTheReplicationFactor_CountLevelsAgainstTheFactor()
+    {
+        // Two nodes at RF 3: each key has two replicas. QUORUM is still 2 of RF 3 and ALL is 3, so ALL cannot be met
+        // (it used to mean "both replicas there are", acknowledging fewer copies than the client asked for).
+        await using var cluster = await TestCluster.StartAsync(nodes: 2, replicationFactor: 3);
+        await Set(cluster.Nodes[0], "k", "v", ConsistencyLevel.Quorum);
+        Assert.Equal("v", await Get(cluster.Nodes[1], "k", ConsistencyLevel.Quorum));
+        var e = await Assert.ThrowsAsync<UnavailableException>(() => Set(cluster.Nodes[0], "k", "w", ConsistencyLevel.All));
+        Assert.Contains("needs 3 replicas but the ring has only 2 for this key", e.Message);
+        await Assert.ThrowsAsync<UnavailableException>(() => Get(cluster.Nodes[0], "k", ConsistencyLevel.All));
+
+        // One node down leaves one replica: QUORUM (2 of RF 3) is unavailable, ONE still works.
+        await cluster.StopAsync(cluster.Nodes[1]);
+        var q = await Assert.ThrowsAsync<UnavailableException>(() => Set(cluster.Nodes[0], "k", "w", ConsistencyLevel.Quorum));
+        Assert.Contains("needs 2 of 2 replicas but only 1 are up", q.Message);
+        await Set(cluster.Nodes[0], "k", "w", ConsistencyLevel.One);
+        Assert.Equal("w", await Get(cluster.Nodes[0], "k", ConsistencyLevel.One));
+    }
+
+    [Fact]
     public async Task Write_AnyWithEveryOtherReplicaDown_CountsHints()
     {
         await using var cluster = await TestCluster.StartAsync();
@@ -250,7 +270,8 @@ public sealed class CoordinatorTests
     [InlineData(ConsistencyLevel.Quorum, 3, 2)]
     [InlineData(ConsistencyLevel.Quorum, 5, 3)]
     [InlineData(ConsistencyLevel.All, 3, 3)]
-    [InlineData(ConsistencyLevel.Two, 1, 1)]
-    public void BlockFor_Level_RequiresExpectedReplicas(ConsistencyLevel level, int replicas, int expected) =>
-        Assert.Equal(expected, level.BlockFor(replicas));
+    [InlineData(ConsistencyLevel.Two, 1, 2)]
+    [InlineData(ConsistencyLevel.Any, 3, 1)]
+    public void BlockFor_Level_RequiresExpectedReplicas(ConsistencyLevel level, int replicationFactor, int expected) =>
+        Assert.Equal(expected, level.BlockFor(replicationFactor));
 }
