@@ -3,7 +3,9 @@
 # against a 3-node RF=3 cluster on loopback at QUORUM, beside one single node and Redis 7 with
 # appendonly yes + appendfsync always, all in one run on this machine. Prints req/s, p50 and p99 (ms).
 # Usage: scripts/bench-cluster.sh [REQUESTS]      (default 100000 per test; REPS alternating runs, default 1)
-# The cluster's three nodes, the single node, Redis and redis-benchmark all share this machine's cores.
+# The cluster's three nodes, the single node, Redis and redis-benchmark all share this machine's cores. The three
+# cluster nodes get one I/O thread each (--io-threads 1) rather than one per core each, as any co-located nodes
+# should (docs/protocol.md, "Threads"); the single node keeps the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
@@ -25,7 +27,7 @@ $node --data "$work/single" --resp-port $single_port --log-level Warning >"$work
 for i in 0 1 2; do
   mkdir -p "$work/c$i"
   $node --data "$work/c$i" --resp-port $((cluster_base + i)) --node-id "bench$i" --peer-port $((peer_base + i)) \
-    --seeds "127.0.0.1:$peer_base" --rack "rack$i" --replication-factor 3 --log-level Warning >"$work/c$i.log" 2>&1 & pids+=($!)
+    --seeds "127.0.0.1:$peer_base" --rack "rack$i" --replication-factor 3 --io-threads 1 --log-level Warning >"$work/c$i.log" 2>&1 & pids+=($!)
 done
 wait_ping $redis_port; wait_ping $single_port
 for i in 0 1 2; do wait_ping $((cluster_base + i)); done

@@ -2,6 +2,7 @@
 # Starts a 3-node KvStore cluster on loopback: RESP on 6379-6381, internode on 7001-7003,
 # data under ./data/node{1,2,3}, replication factor 3, QUORUM reads and writes.
 # Ctrl-C stops all three. Connect with: redis-cli -p 6379 (any node serves every key).
+# The three share this machine's cores, so each runs one socket I/O thread (--io-threads 1, docs/protocol.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build src/Kv.Node -c Release -v quiet -nologo
@@ -12,7 +13,7 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait' INT TERM EXIT
 for i in 1 2 3; do
   mkdir -p "data/node$i"
   "$BIN" --data "data/node$i" --resp-port $((6378 + i)) --node-id "node$i" --peer-port $((7000 + i)) \
-    --seeds "$SEEDS" --dc dc1 --rack "rack$i" --replication-factor 3 &
+    --seeds "$SEEDS" --dc dc1 --rack "rack$i" --replication-factor 3 --io-threads 1 &
   pids+=($!)
   sleep 1
 done

@@ -27,6 +27,9 @@ public static class Program
         // An explicit setting in the environment wins.
         const string inline = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
         if (Environment.GetEnvironmentVariable(inline) is null) Environment.SetEnvironmentVariable(inline, options.InlineCompletions ? "1" : "0");
+        const string ioThreads = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+        if (options.IoThreads > 0 && Environment.GetEnvironmentVariable(ioThreads) is null)
+            Environment.SetEnvironmentVariable(ioThreads, options.IoThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         var level = Enum.Parse<LogLevel>(options.LogLevel);
         using var loggerFactory = LoggerFactory.Create(builder => builder

@@ -64,6 +64,14 @@ public sealed class NodeOptions
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
 
+    /// <summary>
+    /// Socket I/O (epoll) threads (DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT); 0 = the runtime's choice, one per core
+    /// with inline completions. With inline completions these threads run the requests, so this is how many requests
+    /// run at once. Fewer suit nodes that share a machine (docs/protocol.md, "Threads"). Process-wide, like
+    /// <see cref="InlineCompletions"/>.
+    /// </summary>
+    public int IoThreads { get; set; }
+
     public string LogLevel { get; set; } = "Information";
 
     /// <summary>Cluster membership and replication (--peer-port, --seeds, ...); a single node when PeerPort is 0.</summary>

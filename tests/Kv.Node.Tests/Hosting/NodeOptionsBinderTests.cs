@@ -19,6 +19,15 @@ public sealed class NodeOptionsBinderTests
     }
 
     [Fact]
+    public void Bind_IoThreads_DefaultsToTheRuntimesChoiceAndKeepsAnExplicitCount()
+    {
+        Assert.Equal(0, Bind([]).IoThreads);
+        Assert.Equal(3, Bind(["--io-threads", "3"]).IoThreads);
+        Assert.Equal(1, Bind([], new Dictionary<string, string?> { ["KV_IO_THREADS"] = "1" }).IoThreads);
+        Assert.StartsWith("io-threads: '-1' is not an integer between 0 and 1024", Assert.Throws<ConfigurationException>(() => Bind(["--io-threads", "-1"])).Message);
+    }
+
+    [Fact]
     public void Bind_CommandLineOverEnvironmentOverFile_PrecedenceHolds()
     {
         var file = Path.GetTempFileName();
