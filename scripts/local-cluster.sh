@@ -20,7 +20,7 @@ done
 # Ready when node 1 sees all three members joined (NORMAL) and up; until then QUORUM requests may be unavailable
 # (a cluster that has fewer nodes than the replication factor cannot place a quorum of copies).
 ready_members() {
-  exec 3<>/dev/tcp/127.0.0.1/6379 2>/dev/null || { echo 0; return; }
+  { exec 3<>/dev/tcp/127.0.0.1/6379; } 2>/dev/null || { echo 0; return; }
   printf 'INFO ring\r\nQUIT\r\n' >&3
   timeout 2 cat <&3 | grep -c 'status=NORMAL,state=up' || true
   exec 3>&-
