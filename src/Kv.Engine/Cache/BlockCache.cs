@@ -7,9 +7,13 @@ namespace Kv.Engine.Cache;
 /// shared by every table reader of a store.
 /// </summary>
 /// <remarks>
-/// Threading: all members are thread-safe. The cache is split into shards, each an LRU list guarded by its own
-/// lock, so readers of different blocks rarely contend; a lookup holds its shard's lock only to find the entry
-/// and move it to the front. Cached arrays are immutable by contract: whoever inserts one never writes it again,
+/// Threading: all members are thread-safe. The cache is split into shards, each guarded by its own lock, so
+/// readers of different blocks rarely contend; a lookup holds its shard's lock only to find the entry and mark it.
+/// Replacement is CLOCK (second chance), not strict LRU: a hit only sets the entry's referenced flag, where moving
+/// it to the front of a list would write two neighbours and the head as well, each likely a CPU cache miss
+/// (measured with <c>BlockCacheBenchmarks</c>: docs/engine.md). Entries sit in a ring; to make room, the hand walks
+/// it, clearing referenced flags and evicting the first entry found unmarked, so an entry read since the hand last
+/// passed survives one more round. New entries go just behind the hand, so they get a whole round to be read. Cached arrays are immutable by contract: whoever inserts one never writes it again,
 /// and readers only read it, so an array stays valid for a reader that holds it after it has been evicted
 /// (eviction just drops the cache's reference). File numbers are never reused by the engine, so entries of a
 /// deleted table can never be mistaken for another's; they simply age out (or go at once with <see cref="EvictFile"/>).
@@ -95,7 +99,7 @@ public sealed class BlockCache
         }
     }
 
-    /// <summary>Looks a block up; on a hit it becomes the most recently used of its shard.</summary>
+    /// <summary>Looks a block up; a hit marks it referenced, sparing it from the next eviction round.</summary>
     public bool TryGet(ulong fileNumber, long blockOffset, [NotNullWhen(true)] out byte[]? block)
     {
         var key = new BlockKey(fileNumber, blockOffset);
@@ -104,7 +108,7 @@ public sealed class BlockCache
         {
             if (shard.Map.TryGetValue(key, out var node))
             {
-                shard.MoveToFront(node);
+                node.Referenced = true;
                 shard.Hits++;
                 block = node.Block;
                 return true;
@@ -115,8 +119,9 @@ public sealed class BlockCache
         return false;
     }
 
-    /// <summary>Caches <paramref name="block"/> (which the caller must never modify again), evicting least recently
-    /// used blocks of the shard as needed. A block already cached under the same key is replaced.</summary>
+    /// <summary>Caches <paramref name="block"/> (which the caller must never modify again), evicting blocks of the
+    /// shard not referenced since the clock hand last passed, as needed. A block already cached under the same key
+    /// is replaced.</summary>
     public void Insert(ulong fileNumber, long blockOffset, byte[] block)
     {
         ArgumentNullException.ThrowIfNull(block);
@@ -132,7 +137,7 @@ public sealed class BlockCache
                 shard.Map.Remove(key);
                 shard.Usage -= existing.Charge;
             }
-            while (shard.Usage + charge > shard.Capacity && shard.Tail is { } victim)
+            while (shard.Usage + charge > shard.Capacity && shard.NextVictim() is { } victim)
             {
                 shard.Unlink(victim);
                 shard.Map.Remove(victim.Key);
@@ -140,7 +145,7 @@ public sealed class BlockCache
             }
             var node = new Node(key, block, charge);
             shard.Map.Add(key, node);
-            shard.LinkFront(node);
+            shard.LinkBehindHand(node);
             shard.Usage += charge;
         }
     }
@@ -187,6 +192,7 @@ public sealed class BlockCache
         public readonly long Charge = charge;
         public Node? Prev;
         public Node? Next;
+        public bool Referenced;
     }
 
     // All fields guarded by Lock; Usage/Hits/Misses are also read without it (Volatile) for statistics.
@@ -198,11 +204,23 @@ public sealed class BlockCache
         public long Usage;
         public long Hits;
         public long Misses;
-        public Node? Head;
-        public Node? Tail;
+        public Node? Head;  // newest
+        public Node? Tail;  // oldest
+        public Node? Hand;  // the next entry the clock examines (null: start again from Tail)
 
-        public void LinkFront(Node node)
+        /// <summary>Puts a new entry where the clock hand examines it last: just behind the hand (or newest when the
+        /// hand is about to start a round from the oldest). Anywhere ahead of the hand, streaming inserts would each
+        /// evict the entry inserted just before them while old, never-read entries stayed.</summary>
+        public void LinkBehindHand(Node node)
         {
+            if (Hand is { } hand)
+            {
+                node.Prev = hand;
+                node.Next = hand.Next;
+                if (hand.Next is not null) hand.Next.Prev = node; else Tail = node;
+                hand.Next = node;
+                return;
+            }
             node.Prev = null;
             node.Next = Head;
             if (Head is not null) Head.Prev = node;
@@ -212,17 +230,25 @@ public sealed class BlockCache
 
         public void Unlink(Node node)
         {
+            if (Hand == node) Hand = node.Prev;
             if (node.Prev is not null) node.Prev.Next = node.Next; else Head = node.Next;
             if (node.Next is not null) node.Next.Prev = node.Prev; else Tail = node.Prev;
             node.Prev = null;
             node.Next = null;
         }
 
-        public void MoveToFront(Node node)
+        /// <summary>Advances the clock hand (oldest to newest, then around again) past referenced entries, clearing
+        /// their flags, to the first unreferenced one; null only when the shard is empty. At most two rounds.</summary>
+        public Node? NextVictim()
         {
-            if (Head == node) return;
-            Unlink(node);
-            LinkFront(node);
+            if (Tail is null) return null;
+            while (true)
+            {
+                var node = Hand ?? Tail;
+                if (!node.Referenced) return node;
+                node.Referenced = false;
+                Hand = node.Prev;
+            }
         }
     }
 }

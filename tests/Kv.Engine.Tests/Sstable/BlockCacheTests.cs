@@ -45,6 +45,37 @@ public class BlockCacheTests
     }
 
     [Fact]
+    public void Insert_ShardFull_AReadSparesABlockForOneRoundOnly()
+    {
+        var charge = 1000 + BlockCache.EntryOverhead;
+        var cache = new BlockCache(3 * charge, shardCount: 1);
+        for (var i = 0; i < 3; i++) cache.Insert(1, i, Block(1000, (byte)i));
+        Assert.True(cache.TryGet(1, 0, out _));
+        cache.Insert(1, 3, Block(1000, 3)); // 0 was read: spared (its mark spent), 1 goes
+        Assert.False(cache.TryGet(1, 1, out _));
+        cache.Insert(1, 4, Block(1000, 4)); // 2 goes
+        Assert.False(cache.TryGet(1, 2, out _));
+        cache.Insert(1, 5, Block(1000, 5)); // 0 not read again since: it goes, and the newer 3 and 4 stay
+        Assert.False(cache.TryGet(1, 0, out _));
+        Assert.True(cache.TryGet(1, 3, out _));
+        Assert.True(cache.TryGet(1, 4, out _));
+        Assert.True(cache.TryGet(1, 5, out _));
+    }
+
+    [Fact]
+    public void Insert_StreamWithoutReads_KeepsTheNewestBlocks()
+    {
+        var charge = 1000 + BlockCache.EntryOverhead;
+        var cache = new BlockCache(3 * charge, shardCount: 1);
+        cache.Insert(1, 0, Block(1000, 0));
+        cache.Insert(1, 1, Block(1000, 1));
+        Assert.True(cache.TryGet(1, 0, out _)); // move the hand off the oldest once
+        for (var i = 2; i < 20; i++) cache.Insert(1, i, Block(1000, (byte)i));
+        for (var i = 0; i < 17; i++) Assert.False(cache.TryGet(1, i, out _), "block " + i);
+        for (var i = 17; i < 20; i++) Assert.True(cache.TryGet(1, i, out _), "block " + i);
+    }
+
+    [Fact]
     public void TryGet_KeysDifferByFileOrOffset_AreDistinct()
     {
         var cache = new BlockCache(1 << 20);
