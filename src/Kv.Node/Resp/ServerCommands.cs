@@ -186,6 +186,7 @@ internal static class ServerCommands
                 .Append("total_system_memory:").Append(gc.TotalAvailableMemoryBytes).Append("\r\n")
                 .Append("maxmemory:0\r\nmaxmemory_policy:noeviction\r\n")
                 .Append("gc_heap_size:").Append(gc.HeapSizeBytes).Append("\r\n")
+                .Append("gc_allocated_bytes:").Append(GC.GetTotalAllocatedBytes()).Append("\r\n")
                 .Append("gc_collections_gen0:").Append(GC.CollectionCount(0)).Append("\r\n")
                 .Append("gc_collections_gen2:").Append(GC.CollectionCount(2)).Append("\r\n\r\n");
         }

@@ -254,6 +254,11 @@ public abstract class CommandTestsBase : IAsyncLifetime
         var one = await server.InfoRawAsync("clients");
         Assert.Contains("connected_clients:", one);
         Assert.DoesNotContain("# Server", one);
+
+        static long Allocated(string? info) => long.Parse(info!.Split("\r\n").Single(l => l.StartsWith("gc_allocated_bytes:", StringComparison.Ordinal))["gc_allocated_bytes:".Length..]);
+        var before = Allocated(await server.InfoRawAsync("memory"));
+        for (var i = 0; i < 100; i++) await Db.StringSetAsync("alloc" + i, new string('v', 1000));
+        Assert.True(Allocated(await server.InfoRawAsync("memory")) > before);
     }
 
     [Fact]
