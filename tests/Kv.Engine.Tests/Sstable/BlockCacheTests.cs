@@ -24,15 +24,22 @@ public class BlockCacheTests
         Assert.True(cache.Count <= 100_000 / (4000 + BlockCache.EntryOverhead));
     }
 
-    [Fact]
-    public void Insert_ShardFull_EvictsLeastRecentlyUsed()
+    private const int SmallBlockCharge = 1000 + BlockCache.EntryOverhead;
+
+    /// <summary>One shard with room for exactly three 1000-byte blocks, holding blocks 0, 1, 2 (inserted in that order).</summary>
+    private static BlockCache FullCacheOfThree()
     {
-        var charge = 1000 + BlockCache.EntryOverhead;
-        var cache = new BlockCache(3 * charge, shardCount: 1);
-        cache.Insert(1, 0, Block(1000, 0));
-        cache.Insert(1, 1, Block(1000, 1));
-        cache.Insert(1, 2, Block(1000, 2));
-        Assert.True(cache.TryGet(1, 0, out _)); // 0 becomes most recent; 1 is now the oldest
+        var cache = new BlockCache(3 * SmallBlockCharge, shardCount: 1);
+        for (var i = 0; i < 3; i++) cache.Insert(1, i, Block(1000, (byte)i));
+        return cache;
+    }
+
+    [Fact]
+    public void Insert_ShardFull_EvictsAnUnreadBlockBeforeARecentlyReadOne()
+    {
+        var charge = SmallBlockCharge;
+        var cache = FullCacheOfThree();
+        Assert.True(cache.TryGet(1, 0, out _)); // 0, the oldest, was read; 1 is the oldest unread
         cache.Insert(1, 3, Block(1000, 3));
 
         Assert.False(cache.TryGet(1, 1, out _));
@@ -47,9 +54,7 @@ public class BlockCacheTests
     [Fact]
     public void Insert_ShardFull_AReadSparesABlockForOneRoundOnly()
     {
-        var charge = 1000 + BlockCache.EntryOverhead;
-        var cache = new BlockCache(3 * charge, shardCount: 1);
-        for (var i = 0; i < 3; i++) cache.Insert(1, i, Block(1000, (byte)i));
+        var cache = FullCacheOfThree();
         Assert.True(cache.TryGet(1, 0, out _));
         cache.Insert(1, 3, Block(1000, 3)); // 0 was read: spared (its mark spent), 1 goes
         Assert.False(cache.TryGet(1, 1, out _));
@@ -65,12 +70,11 @@ public class BlockCacheTests
     [Fact]
     public void Insert_StreamWithoutReads_KeepsTheNewestBlocks()
     {
-        var charge = 1000 + BlockCache.EntryOverhead;
-        var cache = new BlockCache(3 * charge, shardCount: 1);
-        cache.Insert(1, 0, Block(1000, 0));
-        cache.Insert(1, 1, Block(1000, 1));
-        Assert.True(cache.TryGet(1, 0, out _)); // move the hand off the oldest once
-        for (var i = 2; i < 20; i++) cache.Insert(1, i, Block(1000, (byte)i));
+        var cache = FullCacheOfThree();
+        // Block 0 read: the first eviction passes it (spending its mark) and takes 1, which leaves the clock hand in
+        // the middle of the ring, where a new entry placed ahead of it would be the next to go.
+        Assert.True(cache.TryGet(1, 0, out _));
+        for (var i = 3; i < 20; i++) cache.Insert(1, i, Block(1000, (byte)i));
         for (var i = 0; i < 17; i++) Assert.False(cache.TryGet(1, i, out _), "block " + i);
         for (var i = 17; i < 20; i++) Assert.True(cache.TryGet(1, i, out _), "block " + i);
     }
