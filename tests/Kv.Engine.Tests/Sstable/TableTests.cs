@@ -220,19 +220,25 @@ public class TableTests
         var keys = entries.Select(e => e.UserKey).ToArray();
         var writer = new ArrayBufferWriter<byte>(1024);
 
-        var found = 0;
-        for (var round = 0; round < 2; round++)
+        // Round 0 fills the cache and the thread's scratch buffers. A later round must then allocate nothing. Up to 10
+        // rounds are allowed because, while the rest of the suite runs beside this test, the runtime can still be
+        // re-compiling these methods (tiering, on-stack replacement) during round 1, and that work allocates a few KB on
+        // this thread. An allocation per lookup (5000 per round) would show in every round.
+        var allocated = -1L;
+        for (var round = 0; round < 10 && allocated != 0; round++)
         {
+            var found = 0;
             var before = GC.GetAllocatedBytesForCurrentThread();
             foreach (var key in keys)
             {
                 writer.ResetWrittenCount();
                 if (reader.TryGetNewest(key, out _, out _, writer)) found++;
             }
-            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (round == 1) Assert.Equal(0, allocated); // round 0 fills the cache and the thread's scratch buffers
+            var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(keys.Length, found);
+            if (round > 0) allocated = bytes;
         }
-        Assert.Equal(2 * keys.Length, found);
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
