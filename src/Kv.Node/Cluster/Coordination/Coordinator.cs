@@ -273,7 +273,6 @@ public sealed class Coordinator
         var live = new List<NodeAddress>(replicas.Length);
         foreach (var r in replicas) if (r == _local) live.Insert(0, r); else if (_liveness.IsAlive(r)) live.Add(r);
         if (live.Count < blockFor) throw new UnavailableException(level, "read", live.Count, blockFor, replicas.Length);
-        if (blockFor == 0) return ReplicaCell.Absent;
 
         // Round 1: data from the closest, digests from the rest of blockFor. Started last to first, so the remote
         // requests are on the wire while this node reads its own copy (live[0] when it is a replica).
