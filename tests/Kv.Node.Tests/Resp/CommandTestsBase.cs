@@ -228,7 +228,7 @@ public abstract class CommandTestsBase : IAsyncLifetime
         await AssertRawAsync("-ERR syntax error\r\n", "SCAN", "0", "COUNT", "0");
         using var raw = await Server.RawAsync();
         await raw.SendAsync("*4\r\n$4\r\nSCAN\r\n$1\r\n0\r\n$4\r\nTYPE\r\n$4\r\nhash\r\n");
-        Assert.EndsWith("*0\r\n", await raw.ReceiveUntilQuietAsync());
+        Assert.EndsWith("*0\r\n", await raw.ReceiveRepliesAsync(1));
     }
 
     [Fact]
@@ -285,7 +285,7 @@ public abstract class CommandTestsBase : IAsyncLifetime
         await raw.SendAsync("*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$4\r\nnick\r\n*2\r\n$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$8\r\nlib-name\r\n$3\r\nabc\r\n");
         Assert.Equal("+OK\r\n$4\r\nnick\r\n+OK\r\n", await raw.ReceiveAsync(20));
         await raw.SendAsync("*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n");
-        var info = await raw.ReceiveUntilQuietAsync();
+        var info = await raw.ReceiveRepliesAsync(1);
         Assert.Contains("name=nick", info);
         await AssertRawAsync("-ERR Client names cannot contain spaces, newlines or special characters.\r\n", "CLIENT", "SETNAME", "a b");
         await AssertRawAsync("-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n", "CLIENT", "FOO");
@@ -338,7 +338,7 @@ public abstract class CommandTestsBase : IAsyncLifetime
         Assert.True((await db.StringGetAsync("none")).IsNull);
         using var raw = await Server.RawAsync();
         await raw.SendAsync("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$4\r\nnone\r\n");
-        var reply = await raw.ReceiveUntilQuietAsync();
+        var reply = await raw.ReceiveRepliesAsync(2);
         Assert.StartsWith("%7\r\n$6\r\nserver\r\n", reply);
         Assert.EndsWith("_\r\n", reply);
         await AssertRawAsync("-NOPROTO unsupported protocol version\r\n", "HELLO", "4");

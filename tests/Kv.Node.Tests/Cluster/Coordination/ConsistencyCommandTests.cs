@@ -17,24 +17,24 @@ public sealed class ConsistencyCommandTests
         using var client = await server.RawAsync();
 
         await client.SendAsync("*1\r\n$11\r\nCONSISTENCY\r\n");
-        Assert.Equal("*4\r\n$4\r\nread\r\n$6\r\nQUORUM\r\n$5\r\nwrite\r\n$6\r\nQUORUM\r\n", await client.ReceiveUntilQuietAsync());
+        Assert.Equal("*4\r\n$4\r\nread\r\n$6\r\nQUORUM\r\n$5\r\nwrite\r\n$6\r\nQUORUM\r\n", await client.ReceiveRepliesAsync(1));
 
         await client.SendAsync("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
-        Assert.StartsWith("-UNAVAILABLE QUORUM read", await client.ReceiveUntilQuietAsync());
+        Assert.StartsWith("-UNAVAILABLE QUORUM read", await client.ReceiveRepliesAsync(1));
 
         // A QUORUM SET is refused with the counts, and the connection goes on (it used to be closed).
         await client.SendAsync("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nq\r\n*1\r\n$4\r\nPING\r\n");
-        var refused = await client.ReceiveUntilQuietAsync();
+        var refused = await client.ReceiveRepliesAsync(2);
         Assert.StartsWith("-UNAVAILABLE QUORUM write needs 2 of 3 replicas but only 1 are up", refused);
         Assert.EndsWith("\r\n+PONG\r\n", refused);
 
         await client.SendAsync("*2\r\n$11\r\nCONSISTENCY\r\n$3\r\nONE\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
-        Assert.Equal("+OK\r\n+OK\r\n$1\r\nv\r\n", await client.ReceiveUntilQuietAsync());
+        Assert.Equal("+OK\r\n+OK\r\n$1\r\nv\r\n", await client.ReceiveRepliesAsync(3));
 
         // Another connection keeps the node's default levels.
         using var other = await server.RawAsync();
         await other.SendAsync("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
-        Assert.StartsWith("-UNAVAILABLE QUORUM read", await other.ReceiveUntilQuietAsync());
+        Assert.StartsWith("-UNAVAILABLE QUORUM read", await other.ReceiveRepliesAsync(1));
     }
 
     [Theory]
@@ -48,7 +48,7 @@ public sealed class ConsistencyCommandTests
         await using var server = await TestServer.StartAsync(new ClusterKeyspace(node.Coordinator, node.Store, node.Handoff));
         using var client = await server.RawAsync();
         await client.SendAsync(request);
-        Assert.StartsWith(expectedStart, await client.ReceiveUntilQuietAsync());
+        Assert.StartsWith(expectedStart, await client.ReceiveRepliesAsync(1));
     }
 
     [Fact]
@@ -57,6 +57,6 @@ public sealed class ConsistencyCommandTests
         await using var server = await TestServer.StartAsync();
         using var client = await server.RawAsync();
         await client.SendAsync("*2\r\n$11\r\nCONSISTENCY\r\n$3\r\nONE\r\n");
-        Assert.StartsWith("-ERR CONSISTENCY needs a cluster node", await client.ReceiveUntilQuietAsync());
+        Assert.StartsWith("-ERR CONSISTENCY needs a cluster node", await client.ReceiveRepliesAsync(1));
     }
 }
