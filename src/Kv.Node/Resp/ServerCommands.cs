@@ -188,7 +188,9 @@ internal static class ServerCommands
                 .Append("gc_heap_size:").Append(gc.HeapSizeBytes).Append("\r\n")
                 .Append("gc_allocated_bytes:").Append(GC.GetTotalAllocatedBytes()).Append("\r\n")
                 .Append("gc_collections_gen0:").Append(GC.CollectionCount(0)).Append("\r\n")
-                .Append("gc_collections_gen2:").Append(GC.CollectionCount(2)).Append("\r\n\r\n");
+                .Append("gc_collections_gen1:").Append(GC.CollectionCount(1)).Append("\r\n")
+                .Append("gc_collections_gen2:").Append(GC.CollectionCount(2)).Append("\r\n")
+                .Append("gc_pause_total_ms:").Append((long)GC.GetTotalPauseDuration().TotalMilliseconds).Append("\r\n\r\n");
         }
         if (Want("persistence"))
         {

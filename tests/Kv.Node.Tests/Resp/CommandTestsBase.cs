@@ -258,7 +258,14 @@ public abstract class CommandTestsBase : IAsyncLifetime
         static long Allocated(string? info) => long.Parse(info!.Split("\r\n").Single(l => l.StartsWith("gc_allocated_bytes:", StringComparison.Ordinal))["gc_allocated_bytes:".Length..]);
         var before = Allocated(await server.InfoRawAsync("memory"));
         for (var i = 0; i < 100; i++) await Db.StringSetAsync("alloc" + i, new string('v', 1000));
-        Assert.True(Allocated(await server.InfoRawAsync("memory")) > before);
+        var memory = await server.InfoRawAsync("memory");
+        Assert.True(Allocated(memory) > before);
+        // The pause total is a whole number of milliseconds that never goes backwards.
+        static long Paused(string? info) => long.Parse(info!.Split("\r\n").Single(l => l.StartsWith("gc_pause_total_ms:", StringComparison.Ordinal))["gc_pause_total_ms:".Length..]);
+        var paused = Paused(memory);
+        Assert.InRange(paused, 0, long.MaxValue);
+        Assert.Contains("gc_collections_gen1:", memory);
+        Assert.True(Paused(await server.InfoRawAsync("memory")) >= paused);
     }
 
     [Fact]

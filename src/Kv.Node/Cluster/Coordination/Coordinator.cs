@@ -274,18 +274,42 @@ public sealed class Coordinator
         foreach (var r in replicas) if (r == _local) live.Insert(0, r); else if (_liveness.IsAlive(r)) live.Add(r);
         if (live.Count < blockFor) throw new UnavailableException(level, "read", live.Count, blockFor, replicas.Length);
 
-        // Round 1: data from the closest, digests from the rest of blockFor. Started last to first, so the remote
-        // requests are on the wire while this node reads its own copy (live[0] when it is a replica).
-        var first = new Task<ReadResponse?>[blockFor];
-        for (var i = blockFor - 1; i >= 0; i--) first[i] = ReadReplicaAsync(live[i], storageKey, digestOnly: i > 0, cancellationToken);
-        await Task.WhenAll(first).ConfigureAwait(false);
-        if (first[0].Result is { } data)
+        // Round 1: data from the closest, digests from the rest of blockFor. The remote requests go on the wire first,
+        // then this node reads its own copy (live[0] when it is a replica) while they travel. The common round is
+        // awaited here directly, without a task per replica or a WhenAll: it is most of what a read costs the
+        // coordinator.
+        var dataRequest = live[0] == _local ? default : StartRead(live[0], storageKey, digestOnly: false, cancellationToken);
+        var digestRequests = blockFor > 1 ? new ValueTask<ReadResponse>[blockFor - 1] : [];
+        for (var i = 1; i < blockFor; i++) digestRequests[i - 1] = StartRead(live[i], storageKey, digestOnly: true, cancellationToken);
+        ReplicaCell? data;
+        try
         {
-            var digest = ValueDigest.Of(data);
-            var agree = true;
-            for (var i = 1; i < blockFor && agree; i++) agree = first[i].Result is { } d && d.Digest == digest;
-            if (agree) return ReplicaCell.FromResponse(data);
+            data = live[0] == _local
+                ? await _localStore.ReadAsync(storageKey, cancellationToken).ConfigureAwait(false)
+                : ReplicaCell.FromResponse(await dataRequest.ConfigureAwait(false));
         }
+        catch (Exception e) when (IsReplicaFailure(e))
+        {
+            _logger.LogDebug("Read from {Replica} failed: {Reason}", live[0], e.Message);
+            data = null;
+        }
+        var agree = data is not null;
+        var digest = data?.Digest ?? 0;
+        for (var i = 0; i < digestRequests.Length; i++)
+        {
+            try
+            {
+                // Every request is awaited, even after a disagreement: each has one consumer, and it is this loop.
+                var answer = await digestRequests[i].ConfigureAwait(false);
+                agree &= answer.Digest == digest;
+            }
+            catch (Exception e) when (IsReplicaFailure(e))
+            {
+                _logger.LogDebug("Read from {Replica} failed: {Reason}", live[i + 1], e.Message);
+                agree = false;
+            }
+        }
+        if (agree) return data!.Value;
 
         // Round 2: full values from every live replica, newest wins, repair the stale ones.
         var full = new Task<ReadResponse?>[live.Count];
@@ -340,6 +364,22 @@ public sealed class Coordinator
         return false;
     }
 
+    /// <summary>Sends a read to a remote replica; a refusal to send comes back as a failed task, never as a throw.</summary>
+    private ValueTask<ReadResponse> StartRead(NodeAddress replica, byte[] storageKey, bool digestOnly, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _messaging.SendReadAsync(replica, new ReadRequest(storageKey, digestOnly), _options.ReadTimeout, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<ReadResponse>(e);
+        }
+    }
+
+    /// <summary>A replica's read failed in a way the consistency level absorbs (it counts as not answering).</summary>
+    private static bool IsReplicaFailure(Exception e) => e is InternodeException or OperationCanceledException or IOException;
+
     private async Task<ReadResponse?> ReadReplicaAsync(NodeAddress replica, byte[] storageKey, bool digestOnly, CancellationToken cancellationToken)
     {
         try
@@ -351,7 +391,7 @@ public sealed class Coordinator
             }
             return await _messaging.SendReadAsync(replica, new ReadRequest(storageKey, digestOnly), _options.ReadTimeout, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is InternodeException or OperationCanceledException or IOException)
+        catch (Exception e) when (IsReplicaFailure(e))
         {
             _logger.LogDebug("Read from {Replica} failed: {Reason}", replica, e.Message);
             return null;

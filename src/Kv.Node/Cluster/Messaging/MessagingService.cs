@@ -117,11 +117,11 @@ public sealed class MessagingService : IMessageHandler, IAsyncDisposable
         catch (Exception e)
         {
             if (TryTake(id, out _)) pending.Fail(e);
-            return new ValueTask<TResponse>(pending.Task);
+            return pending.Task;
         }
         if (!sent && TryTake(id, out _))
             pending.Fail(new PeerUnavailableException(to, "its send queue is full or the transport is closed (the peer is down or slower than we send)"));
-        return new ValueTask<TResponse>(pending.Task);
+        return pending.Task;
     }
 
     /// <summary>Sends <paramref name="message"/> without waiting for (or getting) a response. False when the transport refused it.</summary>

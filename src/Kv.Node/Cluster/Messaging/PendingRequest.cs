@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Threading.Tasks.Sources;
 using Kv.Gossip.Transport;
 using Kv.Protocol.Internode;
 using MessagePack;
@@ -44,13 +45,23 @@ internal abstract class PendingRequest(MessagingService owner, NodeAddress peer,
     }
 }
 
-internal sealed class PendingRequest<TResponse>(MessagingService owner, NodeAddress peer, InternodeVerb verb, ulong id, TimeSpan timeout, bool runContinuationsAsynchronously = true)
-    : PendingRequest(owner, peer, verb, id, timeout)
+/// <summary>
+/// A request awaiting a <typeparamref name="TResponse"/>; it is itself the source of the <see cref="ValueTask{TResult}"/>
+/// its sender awaits (no TaskCompletionSource and Task beside it). Never reused, so the token is always 0 and a
+/// completion can never reach a later request.
+/// </summary>
+internal sealed class PendingRequest<TResponse> : PendingRequest, IValueTaskSource<TResponse>
 {
-    private readonly TaskCompletionSource<TResponse> _completion =
-        new(runContinuationsAsynchronously ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
+    private ManualResetValueTaskSourceCore<TResponse> _completion;
 
-    public Task<TResponse> Task => _completion.Task;
+    public PendingRequest(MessagingService owner, NodeAddress peer, InternodeVerb verb, ulong id, TimeSpan timeout, bool runContinuationsAsynchronously = true)
+        : base(owner, peer, verb, id, timeout)
+    {
+        _completion.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+    }
+
+    /// <summary>What the sender awaits: once only, like any ValueTask.</summary>
+    public ValueTask<TResponse> Task => new(this, 0);
 
     public override void Complete(InternodeHeader header, ReadOnlySpan<byte> body)
     {
@@ -58,33 +69,45 @@ internal sealed class PendingRequest<TResponse>(MessagingService owner, NodeAddr
         // MessagePack reads from memory, and the span lives only during this call: decode from a
         // pooled copy. Byte fields of the result are copied out by the formatter, not sliced.
         var copy = ArrayPool<byte>.Shared.Rent(Math.Max(1, body.Length));
+        Exception? error = null;
+        TResponse? result = default;
         try
         {
             body.CopyTo(copy);
             var memory = copy.AsMemory(0, body.Length);
             if (header.IsError)
             {
-                var error = InternodeEnvelope.ReadBody<ErrorResponse>(memory);
-                _completion.TrySetException(new RemoteErrorException(Peer, Verb, error.Code, error.Message));
+                var remote = InternodeEnvelope.ReadBody<ErrorResponse>(memory);
+                error = new RemoteErrorException(Peer, Verb, remote.Code, remote.Message);
             }
             else
             {
-                _completion.TrySetResult(InternodeEnvelope.ReadBody<TResponse>(memory));
+                result = InternodeEnvelope.ReadBody<TResponse>(memory);
             }
         }
         catch (MessagePackSerializationException e)
         {
-            _completion.TrySetException(new MalformedResponseException(Peer, Verb, e));
+            error = new MalformedResponseException(Peer, Verb, e);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(copy);
         }
+        // Completed after the copy went back to the pool: a continuation that runs inline must not find it rented.
+        if (error is null) _completion.SetResult(result!);
+        else _completion.SetException(error);
     }
 
     public override void Fail(Exception error)
     {
         Release();
-        _completion.TrySetException(error);
+        _completion.SetException(error);
     }
+
+    TResponse IValueTaskSource<TResponse>.GetResult(short token) => _completion.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<TResponse>.GetStatus(short token) => _completion.GetStatus(token);
+
+    void IValueTaskSource<TResponse>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _completion.OnCompleted(continuation, state, token, flags);
 }

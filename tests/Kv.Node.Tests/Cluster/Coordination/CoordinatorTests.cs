@@ -239,6 +239,27 @@ public sealed class CoordinatorTests
         Assert.True(cluster.Nodes[0].Coordinator.ReadRepairs >= 1);
     }
 
+    [Theory]
+    [InlineData(0)] // the replica asked for the value
+    [InlineData(1)] // the replica asked for a digest
+    public async Task Read_QuorumFromANonReplicaWithAnUndetectedDeadReplica_StillAnswersWithTheValue(int deadReplica)
+    {
+        // Five nodes at RF 3, so some keys have no replica on node 0: its reads ask remote replicas for the value too.
+        await using var cluster = await TestCluster.StartAsync(nodes: 5);
+        var coordinator = cluster.Nodes[0];
+        var key = Enumerable.Range(0, 1000).Select(i => "far" + i)
+            .First(k => !coordinator.Coordinator.ReplicasOf(Coordinator.StorageKeyOf(B(k))).Contains(coordinator.Address));
+        await Set(coordinator, key, "v", ConsistencyLevel.All);
+        var replicas = coordinator.Coordinator.ReplicasOf(Coordinator.StorageKeyOf(B(key)));
+        // Down, but the failure detector has not noticed: round one's request to it times out, and the read goes on
+        // with the two that answer.
+        await cluster.Nodes.Single(n => n.Address == replicas[deadReplica]).StopAsync();
+
+        Assert.Equal("v", await Get(coordinator, key, ConsistencyLevel.Quorum));
+        Assert.Equal("v", await Get(coordinator, key, ConsistencyLevel.One));
+        await Assert.ThrowsAsync<ReplicaTimeoutException>(() => Get(coordinator, key, ConsistencyLevel.All));
+    }
+
     [Fact]
     public async Task Read_DeletedKey_TombstoneWinsAndIsRepaired()
     {
