@@ -18,12 +18,13 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
 {
     public Database Database { get; } = database;
 
-    public async ValueTask ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken = default)
+    /// <remarks>Returns the engine's own task (no state machine of its own): the batch is the engine's until it completes.</remarks>
+    public ValueTask ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken = default)
     {
         var batch = new WriteBatch(mutation.StorageKey.Length + mutation.Value.Length + 32);
         if (mutation.Kind == MutationKind.Tombstone) batch.Delete(mutation.StorageKey.Span, mutation.Timestamp);
         else batch.Put(mutation.StorageKey.Span, mutation.Value.Span, mutation.Timestamp, mutation.ExpiresAt);
-        await Database.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+        return Database.WriteAsync(batch, cancellationToken);
     }
 
     public ValueTask<ReplicaCell> ReadAsync(ReadOnlyMemory<byte> storageKey, CancellationToken cancellationToken = default)

@@ -24,8 +24,12 @@ public sealed class ReplicaService
     /// <summary>Registers the mutation, hint, read and range-scan verbs on <paramref name="messaging"/>.</summary>
     public void Serve(MessagingService messaging)
     {
-        messaging.ServeMutations((_, m, ct) => ApplyAsync(m, ct));
-        messaging.ServeHints((_, m, ct) => ApplyAsync(m, ct));
+        // A received mutation is waited for to the end, shutdown included: once queued its record becomes durable
+        // whether or not anyone waits (cancelling stops only the wait), so an ack beats a ShuttingDown error for a
+        // write that was applied. Waiting under the shutdown token also cost every replica write a cancellable wait
+        // in the WAL (an allocation and a registration).
+        messaging.ServeMutations((_, m, _) => ApplyAsync(m, CancellationToken.None));
+        messaging.ServeHints((_, m, _) => ApplyAsync(m, CancellationToken.None));
         messaging.ServeReads((_, r, ct) => ReadAsync(r, ct));
         messaging.ServeRangeScans((_, s, ct) => _store.ScanAsync(s.StartKey, s.EndKey, Math.Clamp(s.Limit, 1, 10_000), s.IncludeTombstones, ct));
     }
