@@ -201,6 +201,45 @@ public class MessagingServiceTests
     }
 
     [Fact]
+    public void SendRequest_WithCallback_EachRequestGetsExactlyOneOutcome()
+    {
+        var never = new TaskCompletionSource<MutationResponse>();
+        _b.Register<MutationRequest, MutationResponse>(InternodeVerb.Mutation, (_, request, _) =>
+            request.Timestamp == 101 ? ValueTask.FromResult(MutationResponse.Applied) : new ValueTask<MutationResponse>(never.Task));
+
+        var answered = new RecordingCallback();
+        _a.SendRequest(B, InternodeVerb.Mutation, Mutation(1), Timeout, answered);
+        Assert.Equal(["ok"], answered.Outcomes);
+
+        var silent = Enumerable.Range(2, 3).Select(i =>
+        {
+            var callback = new RecordingCallback();
+            _a.SendRequest(B, InternodeVerb.Mutation, Mutation((byte)i), Timeout, callback);
+            return callback;
+        }).ToArray();
+        var refused = new RecordingCallback();
+        _a.SendRequest(B, InternodeVerb.Mutation, Mutation(9), Timeout, refused); // a fourth outstanding request: over the limit of 3
+        Assert.Equal([nameof(PeerUnavailableException)], refused.Outcomes);
+        Assert.All(silent, c => Assert.Empty(c.Outcomes));
+
+        _time.Advance(Timeout);
+        Assert.All(silent, c => Assert.Equal([nameof(RequestTimeoutException)], c.Outcomes));
+        never.SetResult(MutationResponse.Applied); // late answers reach nobody
+        Assert.All(silent, c => Assert.Single(c.Outcomes));
+        Assert.Equal(0, _a.OutstandingRequests(B));
+        Assert.Equal(0, _time.ActiveTimers);
+    }
+
+    private sealed class RecordingCallback : IResponseCallback<MutationResponse>
+    {
+        public List<string> Outcomes { get; } = [];
+
+        public void OnResponse(MutationResponse response) => Outcomes.Add(response.Ok ? "ok" : "failed: " + response.Error);
+
+        public void OnFailure(Exception error) => Outcomes.Add(error.GetType().Name);
+    }
+
+    [Fact]
     public async Task SendRequestAsync_TransportRefuses_RaisesPeerUnavailableAndReleasesTheSlot()
     {
         _aTransport.Refuse = true;

@@ -127,7 +127,7 @@ public sealed class Coordinator
         foreach (var replica in replicas)
         {
             if (replica == _local) local = true; // applied after the sends, so the network round trips overlap it
-            else if (IsAlive(replica)) _ = SendMutationAsync(replica, mutation, tracker, cancellationToken);
+            else if (IsAlive(replica)) SendMutation(replica, mutation, tracker, cancellationToken);
             else if (nextFallback < fallbacks.Length) _ = SendToFallbackAsync(fallbacks[nextFallback++], replica, mutation, tracker, cancellationToken);
             else if (Hint(replica, mutation)) tracker.HintStored();
             else tracker.Failed();
@@ -167,36 +167,68 @@ public sealed class Coordinator
         }
     }
 
-    /// <summary>Sends to one replica; an ack counts, anything else stores a hint. One async method (not a counting
-    /// wrapper around a sending one): a state machine and a continuation less per replica write.</summary>
-    private async Task SendMutationAsync(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
+    /// <summary>Sends to one replica; an ack counts, anything else stores a hint. The outcome arrives as a callback
+    /// (<see cref="ReplicaWrite"/>), not as an awaited task: one small object per replica write instead of a state
+    /// machine, a task and a continuation.</summary>
+    private void SendMutation(NodeAddress replica, MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _pendingReplicaWrites);
+        var write = new ReplicaWrite(this, replica, mutation, tracker);
         try
         {
-            string? failure;
+            _messaging.SendRequest(replica, InternodeVerb.Mutation, mutation, _options.WriteTimeout, write, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            write.OnFailure(e);
+        }
+    }
+
+    /// <summary>One replica's write in flight: counts its ack, or hints it on any failure (timeout, refusal, a remote
+    /// error): the replica may lack the write. Called exactly once, by the messaging service or by <see cref="SendMutation"/>.</summary>
+    private sealed class ReplicaWrite(Coordinator coordinator, NodeAddress replica, MutationRequest mutation, WriteTracker tracker) : IResponseCallback<MutationResponse>
+    {
+        public void OnResponse(MutationResponse response)
+        {
+            if (response.Ok)
+            {
+                tracker.Acknowledged();
+                Interlocked.Decrement(ref coordinator._pendingReplicaWrites);
+            }
+            else
+            {
+                Failed(response.Error);
+            }
+        }
+
+        public void OnFailure(Exception error) => Failed(error.Message);
+
+        /// <summary>Logs the failure and hints the write: inline when the coordinator runs continuations inline (a
+        /// kv-node, and the simulator, which must stay on its one thread), else on the thread pool, where an awaited
+        /// send would have resumed.</summary>
+        private void Failed(string? reason)
+        {
+            coordinator._logger.LogDebug("Write to {Replica} failed: {Reason}", replica, reason);
+            if (coordinator._options.RunContinuationsAsynchronously) ThreadPool.UnsafeQueueUserWorkItem(static write => write.HintIt(), this, preferLocal: false);
+            else HintIt();
+        }
+
+        private void HintIt()
+        {
             try
             {
-                var response = await _messaging.SendMutationAsync(replica, mutation, _options.WriteTimeout, cancellationToken).ConfigureAwait(false);
-                if (response.Ok)
-                {
-                    tracker.Acknowledged();
-                    return;
-                }
-                failure = response.Error;
+                if (coordinator.Hint(replica, mutation)) tracker.HintStored();
+                else tracker.Failed();
             }
             catch (Exception e)
             {
-                // Whatever went wrong (timeout, refused, a remote error), the replica may lack the write: hint it.
-                failure = e.Message;
+                coordinator._logger.LogError(e, "Hinting a write for {Replica} failed", replica);
+                tracker.Failed();
             }
-            _logger.LogDebug("Write to {Replica} failed: {Reason}", replica, failure);
-            if (Hint(replica, mutation)) tracker.HintStored();
-            else tracker.Failed();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _pendingReplicaWrites);
+            finally
+            {
+                Interlocked.Decrement(ref coordinator._pendingReplicaWrites);
+            }
         }
     }
 

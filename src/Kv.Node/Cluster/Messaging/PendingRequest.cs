@@ -52,12 +52,15 @@ internal abstract class PendingRequest(MessagingService owner, NodeAddress peer,
 /// </summary>
 internal sealed class PendingRequest<TResponse> : PendingRequest, IValueTaskSource<TResponse>
 {
+    private readonly IResponseCallback<TResponse>? _callback;
     private ManualResetValueTaskSourceCore<TResponse> _completion;
 
-    public PendingRequest(MessagingService owner, NodeAddress peer, InternodeVerb verb, ulong id, TimeSpan timeout, bool runContinuationsAsynchronously = true)
+    public PendingRequest(MessagingService owner, NodeAddress peer, InternodeVerb verb, ulong id, TimeSpan timeout, bool runContinuationsAsynchronously = true,
+        IResponseCallback<TResponse>? callback = null)
         : base(owner, peer, verb, id, timeout)
     {
         _completion.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+        _callback = callback;
     }
 
     /// <summary>What the sender awaits: once only, like any ValueTask.</summary>
@@ -94,14 +97,26 @@ internal sealed class PendingRequest<TResponse> : PendingRequest, IValueTaskSour
             ArrayPool<byte>.Shared.Return(copy);
         }
         // Completed after the copy went back to the pool: a continuation that runs inline must not find it rented.
-        if (error is null) _completion.SetResult(result!);
-        else _completion.SetException(error);
+        if (error is null) Succeed(result!);
+        else Finish(error);
     }
 
     public override void Fail(Exception error)
     {
         Release();
-        _completion.SetException(error);
+        Finish(error);
+    }
+
+    private void Succeed(TResponse result)
+    {
+        if (_callback is null) _completion.SetResult(result);
+        else _callback.OnResponse(result);
+    }
+
+    private void Finish(Exception error)
+    {
+        if (_callback is null) _completion.SetException(error);
+        else _callback.OnFailure(error);
     }
 
     TResponse IValueTaskSource<TResponse>.GetResult(short token) => _completion.GetResult(token);
@@ -110,4 +125,16 @@ internal sealed class PendingRequest<TResponse> : PendingRequest, IValueTaskSour
 
     void IValueTaskSource<TResponse>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _completion.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>
+/// Receives the outcome of a request sent with <see cref="MessagingService.SendRequest{TRequest, TResponse}"/>:
+/// exactly one of the two methods is called, once, on the thread that completed the request (the transport's receive
+/// thread for a response, a timer's for a timeout). Implementations must return quickly and never block.
+/// </summary>
+internal interface IResponseCallback<in TResponse>
+{
+    void OnResponse(TResponse response);
+
+    void OnFailure(Exception error);
 }
