@@ -66,11 +66,11 @@ public sealed class ClusterKeyspace : IKeyspace
         return cell.IsLive(Now) ? (new KeyLookup(true, cell.ExpiresAt), cell) : (KeyLookup.Absent, cell);
     }
 
-    private ValueTask<long> PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAt, CancellationToken cancellationToken) =>
-        _coordinator.WriteAsync(key, MutationKind.Value, value, expiresAt, WriteLevel, cancellationToken);
+    private ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAt, CancellationToken cancellationToken) =>
+        _coordinator.WriteBlindAsync(key, MutationKind.Value, value, expiresAt, WriteLevel, cancellationToken);
 
-    private ValueTask<long> TombstoneAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken) =>
-        _coordinator.WriteAsync(key, MutationKind.Tombstone, ReadOnlyMemory<byte>.Empty, 0, WriteLevel, cancellationToken);
+    private ValueTask TombstoneAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken) =>
+        _coordinator.WriteBlindAsync(key, MutationKind.Tombstone, ReadOnlyMemory<byte>.Empty, 0, WriteLevel, cancellationToken);
 
     public async ValueTask<KeyLookup> GetAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte>? value, CancellationToken cancellationToken = default)
     {
@@ -81,8 +81,8 @@ public sealed class ClusterKeyspace : IKeyspace
         return new KeyLookup(true, cell.ExpiresAt);
     }
 
-    public async ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default) =>
-        await PutAsync(key, value, expiresAtUnixMs, cancellationToken).ConfigureAwait(false);
+    public ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default) =>
+        PutAsync(key, value, expiresAtUnixMs, cancellationToken);
 
     public async ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default)
     {

@@ -97,20 +97,38 @@ public sealed class Coordinator
     /// acks while the third replica's send may still time out into a hint), and the caller's buffers are free once it
     /// answers (a RESP connection reuses its input buffer for the next requests).
     /// </remarks>
-    public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    {
+        var mutation = OwnedMutation(userKey, kind, value, expiresAtUnixMs);
+        await WriteCoreAsync(mutation, level, cancellationToken).ConfigureAwait(false);
+        return mutation.Timestamp;
+    }
+
+    /// <summary>As <see cref="WriteAsync"/> for callers that do not need the timestamp (the RESP commands): the
+    /// coordinated write's own task, with no state machine around it.</summary>
+    public ValueTask WriteBlindAsync(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs, ConsistencyLevel level, CancellationToken cancellationToken = default) =>
+        WriteCoreAsync(OwnedMutation(userKey, kind, value, expiresAtUnixMs), level, cancellationToken);
+
+    /// <summary>A mutation that owns copies of the key (as a storage key) and value, timestamped now.</summary>
+    private MutationRequest OwnedMutation(ReadOnlyMemory<byte> userKey, MutationKind kind, ReadOnlyMemory<byte> value, long expiresAtUnixMs)
     {
         if (kind == MutationKind.Tombstone) value = ReadOnlyMemory<byte>.Empty;
         var keyLength = Partitioner.TokenPrefixLength + userKey.Length;
         var owned = new byte[keyLength + value.Length]; // storage key, then value: one allocation for both
         Partitioner.WriteStorageKey(owned, userKey.Span);
         value.Span.CopyTo(owned.AsSpan(keyLength));
-        var mutation = new MutationRequest(owned.AsMemory(0, keyLength), owned.AsMemory(keyLength), _clock.Now(), expiresAtUnixMs, kind);
-        return WriteMutationAsync(mutation, level, cancellationToken);
+        return new MutationRequest(owned.AsMemory(0, keyLength), owned.AsMemory(keyLength), _clock.Now(), expiresAtUnixMs, kind);
     }
 
     /// <summary>Sends an already timestamped mutation to the replicas of its key at <paramref name="level"/>; returns its timestamp.</summary>
     /// <remarks>The mutation's memory must stay unchanged until every replica send ended (see <see cref="PendingReplicaWrites"/>), not just until this returns.</remarks>
     public async ValueTask<long> WriteMutationAsync(MutationRequest mutation, ConsistencyLevel level, CancellationToken cancellationToken = default)
+    {
+        await WriteCoreAsync(mutation, level, cancellationToken).ConfigureAwait(false);
+        return mutation.Timestamp;
+    }
+
+    private async ValueTask WriteCoreAsync(MutationRequest mutation, ConsistencyLevel level, CancellationToken cancellationToken)
     {
         var replicas = ReplicasOf(mutation.StorageKey.Span);
         var blockFor = level.BlockFor(ReplicationFactor);
@@ -150,7 +168,6 @@ public sealed class Coordinator
             throw new ReplicaTimeoutException(level, "write", tracker.Acks, blockFor, replicas.Length,
                 hinted > 0 ? $"hints stored for {hinted}; the write may be visible later" : "the write may have been applied on some replicas");
         }
-        return mutation.Timestamp;
     }
 
     private async Task ApplyLocallyAsync(MutationRequest mutation, WriteTracker tracker, CancellationToken cancellationToken)
