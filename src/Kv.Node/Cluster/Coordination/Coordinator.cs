@@ -438,7 +438,7 @@ public sealed class Coordinator
                 var cell = await _localStore.ReadAsync(storageKey, cancellationToken).ConfigureAwait(false);
                 return cell.ToResponse(digestOnly);
             }
-            return await _messaging.SendReadAsync(replica, new ReadRequest(storageKey, digestOnly), _options.ReadTimeout, cancellationToken).ConfigureAwait(false);
+            return await StartRead(replica, storageKey, digestOnly, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (IsReplicaFailure(e))
         {
