@@ -168,6 +168,7 @@ public sealed partial class Database
             SyncMode = options.SyncMode,
             PeriodicSyncInterval = options.PeriodicSyncInterval,
             UseDirectIO = options.UseDirectIO,
+            PreallocateBytes = Math.Min(options.WalPreallocateBytes, options.MemtableSizeBytes),
             TimeProvider = options.TimeProvider,
             Logger = logger,
             Statistics = statistics,

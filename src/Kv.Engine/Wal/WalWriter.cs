@@ -136,13 +136,14 @@ public sealed class WalWriter : IDisposable
         if (fs is LocalFileSystem && OperatingSystem.IsLinux())
         {
             string? reason = "disabled by the options";
-            var posix = options.UseDirectIO ? PosixWritableFile.TryCreate(path, direct: true, out reason) : null;
-            posix ??= PosixWritableFile.TryCreate(path, direct: false, out _)!;
+            var posix = options.UseDirectIO ? PosixWritableFile.TryCreate(path, direct: true, out reason, options.PreallocateBytes) : null;
+            posix ??= PosixWritableFile.TryCreate(path, direct: false, out _, options.PreallocateBytes)!;
             file = posix;
             direct = posix.IsDirect;
+            var ahead = options.PreallocateBytes > 0 ? $", zeros written {options.PreallocateBytes / 1024} KiB ahead" : "";
             mode = direct
-                ? $"O_DIRECT, {PosixWritableFile.Alignment}-byte aligned writes, fdatasync"
-                : $"buffered writes, fdatasync (O_DIRECT not used: {reason})";
+                ? $"O_DIRECT, {PosixWritableFile.Alignment}-byte aligned writes, fdatasync{ahead}"
+                : $"buffered writes, fdatasync{ahead} (O_DIRECT not used: {reason})";
         }
         else
         {

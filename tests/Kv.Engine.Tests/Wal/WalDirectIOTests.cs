@@ -26,8 +26,12 @@ public class WalDirectIOTests
         return best.Item2;
     }
 
-    private static WalWriter Open(string path, bool direct, ILogger? logger, WalSyncMode mode = WalSyncMode.PerWrite) =>
-        WalWriter.Create(LocalFileSystem.Instance, path, new WalOptions { UseDirectIO = direct, Logger = logger, SyncMode = mode });
+    private static WalWriter Open(string path, bool direct, ILogger? logger, WalSyncMode mode = WalSyncMode.PerWrite,
+                                  long preallocate = WalOptions.DefaultPreallocateBytes) =>
+        WalWriter.Create(LocalFileSystem.Instance, path, new WalOptions
+        {
+            UseDirectIO = direct, Logger = logger, SyncMode = mode, PreallocateBytes = preallocate,
+        });
 
     [Fact]
     public void Create_RealDirectory_ReportsTheModeTheFileSystemAllows()
@@ -110,6 +114,7 @@ public class WalDirectIOTests
             SyncMode = WalSyncMode.Periodic,
             PeriodicSyncInterval = TimeSpan.FromSeconds(1),
             TimeProvider = clock,
+            PreallocateBytes = 0, // the file's length shows what was written
         });
         if (!wal.IsDirectIO) return;
         wal.Append(Payload(1, 100));
@@ -129,7 +134,7 @@ public class WalDirectIOTests
         if (!OperatingSystem.IsLinux()) return;
         using var dir = new TestDirectory();
         var path = dir.File("000001.log");
-        using var wal = Open(path, direct: true, null);
+        using var wal = Open(path, direct: true, null, preallocate: 0); // the file's length shows the padding
         if (!wal.IsDirectIO) return; // covered by the buffered tests
         var written = new List<byte[]>();
         for (var i = 0; i < 3; i++)
@@ -144,5 +149,33 @@ public class WalDirectIOTests
             Assert.Equal(written, Replay(LocalFileSystem.Instance, copy, logger).Select(r => r.Payload));
             Assert.True(logger.Contains(LogLevel.Information, "zero bytes"));
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Append_Preallocated_ACrashImageWithTheZerosAheadReplaysEveryRecord(bool direct)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TestDirectory();
+        var path = dir.File("000001.log");
+        var written = new List<byte[]>();
+        using var wal = Open(path, direct, null, preallocate: 64 * 1024);
+        Assert.Contains("zeros written 64 KiB ahead", wal.IOMode);
+        for (var i = 0; i < 300; i++)
+        {
+            written.Add(Payload(i, 100 + (i * 37 % 900)));
+            wal.Append(written[^1]);
+        }
+        // the file runs ahead of the log (the filler is asynchronous: wait for it, up to a generous deadline)
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (new FileInfo(path).Length < wal.Length + 32 * 1024 && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        Assert.True(new FileInfo(path).Length >= wal.Length + 32 * 1024, $"file {new FileInfo(path).Length}, log {wal.Length}");
+        // a copy is what a crash leaves: the records, then zeros, which end the log like sector padding
+        var copy = dir.File("copy.log");
+        File.Copy(path, copy);
+        var logger = new ListLogger();
+        Assert.Equal(written, Replay(LocalFileSystem.Instance, copy, logger).Select(r => r.Payload));
+        Assert.True(logger.Contains(LogLevel.Information, "zero bytes"));
     }
 }
