@@ -206,6 +206,8 @@ public sealed partial class Database
         {
             using (var builder = new TableBuilder(file, _tableOptions))
             {
+                if (_options.PrepopulateBlockCacheOnFlush && _blockCache is { } cache)
+                    builder.DataBlockWritten = (offset, contents) => cache.Insert(number, offset, contents.ToArray());
                 using var iterator = memtable.NewIterator();
                 WriteWinners(iterator, builder);
                 properties = builder.Finish();
@@ -216,6 +218,7 @@ public sealed partial class Database
         {
             file.Dispose();
             TryDelete(path);
+            _blockCache?.EvictFile(number);
             throw;
         }
         var size = file.Length;

@@ -37,6 +37,12 @@ public sealed class EngineOptions
 
     public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>A flush puts the data blocks it writes into the block cache (uncompressed, as reads would), so keys
+    /// that were read from the memtable until the flush stay a cache hit afterwards instead of costing a file read,
+    /// a checksum and a decompression on their first read. Compaction output is not cached: it is mostly older data.
+    /// Default true; turn off when recent writes are rarely read.</summary>
+    public bool PrepopulateBlockCacheOnFlush { get; set; } = true;
+
     /// <summary>Table files kept open at most (each open table also pins its index and Bloom filter in memory), least
     /// recently used closed first; a table in use by a read, scan or compaction stays open meanwhile, so the count
     /// can pass the limit while that many are in use at once. 0 (default): every live table stays open, and point

@@ -57,6 +57,10 @@ public sealed class TableBuilder : IDisposable
 
     public long EntryCount { get; private set; }
 
+    /// <summary>Called with each data block's file offset and uncompressed contents (the form the block cache keeps)
+    /// as it is written; the span is only valid during the call. Flushes fill the block cache this way.</summary>
+    public Action<long, ReadOnlySpan<byte>>? DataBlockWritten { get; set; }
+
     /// <summary>Bytes the table would take if finished now (data written so far plus the open block, index and filter).</summary>
     public long EstimatedFileSize =>
         _offset - _startOffset + _data.CurrentSize + _index.CurrentSize + ((long)_filter.KeyCount * _options.BloomBitsPerKey / 8) + Footer.Length;
@@ -148,7 +152,9 @@ public sealed class TableBuilder : IDisposable
 
     private void FlushDataBlock()
     {
-        _pendingHandle = WriteBlock(_data.Finish(), _options.Compression);
+        var contents = _data.Finish();
+        _pendingHandle = WriteBlock(contents, _options.Compression);
+        DataBlockWritten?.Invoke(_pendingHandle.Offset, contents);
         var last = _data.LastKey;
         if (_pendingLastKey.Length < last.Length) _pendingLastKey = new byte[Math.Max(last.Length, _pendingLastKey.Length * 2)];
         last.CopyTo(_pendingLastKey);

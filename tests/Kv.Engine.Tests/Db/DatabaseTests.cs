@@ -479,4 +479,24 @@ public class DatabaseTests
             while (scan.MoveNext()) { }
         });
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Get_AfterFlush_FindsTheFlushedBlocksInTheCacheOnlyWhenPrepopulated(bool prepopulate)
+    {
+        var fs = new InMemoryFileSystem();
+        using var db = Database.Open("/db", new EngineOptions
+        {
+            FileSystem = fs, MemtableSizeBytes = 1 << 20, BlockCacheBytes = 4 << 20, PrepopulateBlockCacheOnFlush = prepopulate,
+        });
+        for (var i = 0; i < 2000; i++) db.Put(B($"key{i:D5}"), B(new string((char)('a' + (i % 26)), 100)), 1);
+        db.Flush();
+        Assert.Equal(0, db.GetStats().MemtableBytes);
+        for (var i = 0; i < 2000; i++) Assert.Equal(B(new string((char)('a' + (i % 26)), 100)), db.Get(B($"key{i:D5}")).Value);
+        var stats = db.GetStats();
+        Assert.True(stats.PointReadBlocks >= 2000, $"{stats.PointReadBlocks} blocks read");
+        if (prepopulate) Assert.Equal(1.0, stats.BlockCacheHitRate);
+        else Assert.True(stats.BlockCacheHitRate < 1.0, $"hit rate {stats.BlockCacheHitRate}");
+    }
 }
