@@ -22,12 +22,37 @@ public class TableTests
         Gen.Select(Gen.Int[64, 1024], Gen.Int[1, 16], Gen.Bool, Gen.Int[0, 12],
             (blockSize, restart, compression, bits) => new TableOptions { BlockSize = blockSize, RestartInterval = restart, Compression = compression, BloomBitsPerKey = bits });
 
+    // user keys of 6-12 bytes over a 3-letter alphabet: many share their first 8 bytes, which the index search
+    // compares as one number before it compares whole keys
+    private static readonly Gen<TestEntry> GenLongKeyEntry =
+        Gen.Select(Gen.Byte[0, 2].Array[6, 12], Gen.Long[0, 6], Gen.Bool, Gen.Byte.Array[0, 40],
+            (userKey, ts, tombstone, value) => new TestEntry(Ik(userKey, ts, tombstone ? EntryKind.Tombstone : EntryKind.Value), tombstone ? [] : value));
+
     [Fact]
-    public void BuildOpen_RandomSortedEntries_IterateSeekAndGetMatchModel()
+    public void BuildOpen_RandomSortedEntries_IterateSeekAndGetMatchModel() => BuildOpenMatchesModel(GenEntry, Gen.Byte[0, 3].Array[0, 5]);
+
+    [Fact]
+    public void BuildOpen_LongKeysSharingPrefixes_IterateSeekAndGetMatchModel() => BuildOpenMatchesModel(GenLongKeyEntry, Gen.Byte[0, 2].Array[6, 12]);
+
+    [Fact]
+    public void UserKeyPrefix_SmallerPrefix_MeansSmallerKey()
+    {
+        Gen.Select(Gen.Byte[0, 2].Array[0, 12], Gen.Byte[0, 2].Array[0, 12]).Sample((a, b) =>
+        {
+            var pa = TableReader.UserKeyPrefix(Ik(a, 1));
+            var pb = TableReader.UserKeyPrefix(Ik(b, 1));
+            var order = a.AsSpan().SequenceCompareTo(b);
+            if (pa < pb) Assert.True(order < 0);
+            if (pa > pb) Assert.True(order > 0);
+            if (order == 0) Assert.Equal(pa, pb);
+        }, iter: 2000);
+    }
+
+    private static void BuildOpenMatchesModel(Gen<TestEntry> genEntry, Gen<byte[]> genUserKey)
     {
         using var dir = new TempDirectory();
         var n = 0;
-        Gen.Select(GenEntry.List[0, 300], GenOptions, Gen.Bool).Sample((raw, options, cached) =>
+        Gen.Select(genEntry.List[0, 300], GenOptions, Gen.Bool).Sample((raw, options, cached) =>
         {
             var entries = SortedDistinct(raw);
             var path = dir.File($"{n++}.sst");
@@ -52,7 +77,7 @@ public class TableTests
             }
 
             // Newest version of every present user key; absent keys are absent.
-            foreach (var userKey in Gen.Byte[0, 3].Array[0, 5].Array[20].Single().Concat(entries.Select(e => e.UserKey)))
+            foreach (var userKey in genUserKey.Array[20].Single().Concat(entries.Select(e => e.UserKey)))
             {
                 var newest = entries.FirstOrDefault(e => e.UserKey.AsSpan().SequenceEqual(userKey));
                 var got = Get(reader, userKey);
