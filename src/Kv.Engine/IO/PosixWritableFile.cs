@@ -45,7 +45,8 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
     private readonly object _fillLock = new();
     private long _zeroedEnd;       // file offset below which every byte is written (zeros synced by the filler, or data)
     private long _fillTarget;
-    private bool _fillActive;
+    private bool _fillActive;      // a fill is queued or running
+    private bool _fillWriting;     // the filler is writing [_zeroedEnd, next piece end): appends beyond _zeroedEnd wait
     private bool _fillStopped;     // a fill failed, or the file is closing: no more preallocation
     private readonly Action<object?> _fill;
 
@@ -147,15 +148,18 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
         get { lock (_fillLock) return _zeroedEnd; }
     }
 
-    /// <summary>Before writing up to <paramref name="end"/>: if that passes the zeroed region, waits for a running
-    /// fill to get there (it never writes below its start, and appends must not write where it will), and if it
-    /// still does not reach, the append extends the file itself and the filler continues after it.</summary>
+    /// <summary>Before writing up to <paramref name="end"/>: if that passes the zeroed region, waits while the filler
+    /// writes a piece there (it never writes below the zeroed end, and appends must not write where it is writing),
+    /// and if the zeroed region still does not reach, the append extends the file itself and the filler continues
+    /// after it.</summary>
     private void ReserveRoom(long end)
     {
         if (_preallocateBytes == 0 || end <= Volatile.Read(ref _zeroedEnd)) return;
         lock (_fillLock)
         {
-            while (_fillActive && end > _zeroedEnd) Monitor.Wait(_fillLock);
+            // only a piece being written is waited for: a fill still queued (a busy thread pool) is overtaken, so an
+            // append never depends on a thread-pool thread becoming free
+            while (_fillWriting && end > _zeroedEnd) Monitor.Wait(_fillLock);
             if (end > _zeroedEnd)
             {
                 _zeroedEnd = end;
@@ -195,7 +199,9 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
                 }
                 from = _zeroedEnd;
                 to = Math.Min(_fillTarget, (from / FillPiece + 1) * FillPiece);
+                _fillWriting = true;
             }
+            var filled = true;
             try
             {
                 WriteAll(zeros, (int)(to - from), from);
@@ -205,18 +211,22 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
             {
                 // the appends go on extending the file themselves, and their own writes report a real disk problem;
                 // nothing thrown here may escape: it would end the process from a thread-pool item
-                lock (_fillLock)
-                {
-                    _fillStopped = true;
-                    _fillActive = false;
-                    Monitor.PulseAll(_fillLock);
-                }
-                return;
+                filled = false;
             }
             lock (_fillLock)
             {
-                _zeroedEnd = to;
+                _fillWriting = false;
+                if (filled)
+                {
+                    _zeroedEnd = to; // appends waited while this piece was written, so nothing moved it meanwhile
+                }
+                else
+                {
+                    _fillStopped = true;
+                    _fillActive = false;
+                }
                 Monitor.PulseAll(_fillLock);
+                if (!filled) return;
             }
         }
     }
@@ -247,8 +257,8 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
         if (_fd < 0) return;
         lock (_fillLock)
         {
-            _fillStopped = true;
-            while (_fillActive) Monitor.Wait(_fillLock);
+            _fillStopped = true; // a queued fill that starts later finds this and leaves the descriptor alone
+            while (_fillWriting) Monitor.Wait(_fillLock);
         }
         try
         {
