@@ -39,19 +39,21 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
     private long _flushedLength;
     private long _syncedLength;
 
-    // preallocation: the filler writes [_zeroedEnd, _fillTarget) in pieces; appends stay below _zeroedEnd while it runs
+    // preallocation: the filler writes zeros from _zeroedEnd to _preallocateBytes past the appends, a piece at a time
     internal const int FillPiece = 1024 * 1024;
     private readonly long _preallocateBytes;
     private readonly object _fillLock = new();
     private long _zeroedEnd;       // file offset below which every byte is written (zeros synced by the filler, or data)
-    private long _fillTarget;
+    private long _appendedEnd;     // the end of the appends as last reported to the filler (under _fillLock)
     private bool _fillActive;      // a fill is queued or running
     private bool _fillWriting;     // the filler is writing [_zeroedEnd, next piece end): appends beyond _zeroedEnd wait
     private bool _fillStopped;     // a fill failed, or the file is closing: no more preallocation
     private readonly Action<object?> _fill;
+    private readonly Action<Action>? _scheduleFill; // tests: run the filler when they choose; null: the thread pool
 
-    private PosixWritableFile(string path, int fd, bool direct, long preallocateBytes)
+    private PosixWritableFile(string path, int fd, bool direct, long preallocateBytes, Action<Action>? scheduleFill)
     {
+        _scheduleFill = scheduleFill;
         _path = path;
         _fd = fd;
         IsDirect = direct;
@@ -69,7 +71,8 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
     /// <summary>Creates (truncating) <paramref name="path"/>. With <paramref name="direct"/>, returns null and a reason
     /// when the platform or the file system does not accept O_DIRECT; any other failure throws.
     /// <paramref name="preallocateBytes"/>: how far ahead of the appends the file is kept written with zeros (0: never).</summary>
-    public static PosixWritableFile? TryCreate(string path, bool direct, out string? unsupportedReason, long preallocateBytes = 0)
+    public static PosixWritableFile? TryCreate(string path, bool direct, out string? unsupportedReason, long preallocateBytes = 0,
+                                               Action<Action>? scheduleFill = null)
     {
         unsupportedReason = null;
         if (!OperatingSystem.IsLinux())
@@ -98,7 +101,7 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
             }
             throw Error("open", path, errno);
         }
-        return new PosixWritableFile(path, fd, direct, preallocateBytes);
+        return new PosixWritableFile(path, fd, direct, preallocateBytes, scheduleFill);
     }
 
     public void Append(ReadOnlySpan<byte> data)
@@ -163,7 +166,7 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
             if (end > _zeroedEnd)
             {
                 _zeroedEnd = end;
-                if (_fillTarget < end) _fillTarget = end;
+                if (_appendedEnd < end) _appendedEnd = end;
             }
         }
     }
@@ -173,12 +176,13 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
         if (Volatile.Read(ref _zeroedEnd) - end >= _preallocateBytes / 2) return;
         lock (_fillLock)
         {
+            // a running filler reads this before each piece, so it also covers appends made while it runs
+            if (_appendedEnd < end) _appendedEnd = end;
             if (_fillActive || _fillStopped || _zeroedEnd - end >= _preallocateBytes / 2) return;
             _fillActive = true;
-            // direct-mode appends only write whole sectors, so _zeroedEnd is aligned there
-            _fillTarget = (end + _preallocateBytes + Alignment - 1) / Alignment * Alignment;
         }
-        ThreadPool.UnsafeQueueUserWorkItem(_fill, null, preferLocal: false);
+        if (_scheduleFill is { } schedule) schedule(Fill);
+        else ThreadPool.UnsafeQueueUserWorkItem(_fill, null, preferLocal: false);
     }
 
     /// <summary>The filler: zeros from the zeroed end to the target, a piece at a time, each synced before appends
@@ -191,14 +195,16 @@ internal sealed unsafe class PosixWritableFile : IWritableFile
             long from, to;
             lock (_fillLock)
             {
-                if (_fillStopped || _zeroedEnd >= _fillTarget)
+                // direct-mode appends only write whole sectors, so _zeroedEnd is aligned there and so is the target
+                var target = (_appendedEnd + _preallocateBytes + Alignment - 1) / Alignment * Alignment;
+                if (_fillStopped || _zeroedEnd >= target)
                 {
                     _fillActive = false;
                     Monitor.PulseAll(_fillLock);
                     return;
                 }
                 from = _zeroedEnd;
-                to = Math.Min(_fillTarget, (from / FillPiece + 1) * FillPiece);
+                to = Math.Min(target, (from / FillPiece + 1) * FillPiece);
                 _fillWriting = true;
             }
             var filled = true;

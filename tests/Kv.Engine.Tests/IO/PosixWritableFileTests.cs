@@ -73,4 +73,54 @@ public class PosixWritableFileTests
         Assert.True(file.PreallocatedEnd - file.Length >= Ahead / 2, $"zeroed to {file.PreallocatedEnd}, appended {file.Length}");
         Assert.True(new FileInfo(path).Length >= file.PreallocatedEnd);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Append_FillStillQueued_AppendsDoNotWaitAndTheLateFillCoversTheLatestEnd(bool direct)
+    {
+        // a busy thread pool: the filler's work item has not run yet while the appends go on
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TestDirectory();
+        var path = dir.File("f.log");
+        const int Ahead = 64 * 1024;
+        var queued = new List<Action>();
+        var file = PosixWritableFile.TryCreate(path, direct, out _, Ahead, queued.Add)
+                   ?? PosixWritableFile.TryCreate(path, direct: false, out _, Ahead, queued.Add)!;
+        using (file)
+        {
+            Assert.Single(queued); // the first fill, queued at creation
+            var expected = new MemoryStream();
+            var data = new byte[5000];
+            for (var i = 0; i < 100; i++) // 500 KB, far past the first fill's reach: appends claim the space themselves
+            {
+                data.AsSpan().Fill((byte)(i + 1));
+                file.Append(data);
+                expected.Write(data);
+                file.Sync();
+            }
+            Assert.Single(queued); // still only the one fill, not yet run
+            queued[0]();
+            Assert.True(file.PreallocatedEnd - file.Length >= Ahead / 2, $"zeroed to {file.PreallocatedEnd}, appended {file.Length}");
+            var onDisk = File.ReadAllBytes(path);
+            Assert.True(onDisk.AsSpan(0, (int)expected.Length).SequenceEqual(expected.ToArray()));
+            Assert.False(onDisk.AsSpan((int)expected.Length).ContainsAnyExcept((byte)0));
+        }
+        Assert.Equal(100 * 5000, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public void Dispose_FillStillQueued_TheLateFillLeavesTheClosedFileAlone()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var dir = new TestDirectory();
+        var path = dir.File("f.log");
+        var queued = new List<Action>();
+        var file = PosixWritableFile.TryCreate(path, direct: false, out _, 64 * 1024, queued.Add)!;
+        file.Append(new byte[100]);
+        file.Sync();
+        file.Dispose();
+        foreach (var fill in queued) fill(); // runs after close: must not write (the descriptor may be reused)
+        Assert.Equal(100, new FileInfo(path).Length);
+    }
 }
