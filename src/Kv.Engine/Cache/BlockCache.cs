@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 
 namespace Kv.Engine.Cache;
@@ -102,19 +103,20 @@ public sealed class BlockCache
     /// <summary>Looks a block up; a hit marks it referenced, sparing it from the next eviction round.</summary>
     public bool TryGet(ulong fileNumber, long blockOffset, [NotNullWhen(true)] out byte[]? block)
     {
+        // Without the shard lock: a hit is the hot path of every point read, and the lock's enter and exit (two
+        // fenced operations, plus waiting for a writer) cost ~190-240 ns per hit against ~110 ns now
+        // (BlockCacheBenchmarks). A node evicted meanwhile still holds its immutable block; marking it referenced
+        // then changes nothing.
         var key = new BlockKey(fileNumber, blockOffset);
         var shard = ShardFor(key);
-        lock (shard.Lock)
+        if (shard.Map.TryGetValue(key, out var node))
         {
-            if (shard.Map.TryGetValue(key, out var node))
-            {
-                node.Referenced = true;
-                shard.Hits++;
-                block = node.Block;
-                return true;
-            }
-            shard.Misses++;
+            if (!node.Referenced) node.Referenced = true;
+            Interlocked.Increment(ref shard.Hits);
+            block = node.Block;
+            return true;
         }
+        Interlocked.Increment(ref shard.Misses);
         block = null;
         return false;
     }
@@ -134,17 +136,17 @@ public sealed class BlockCache
             if (shard.Map.TryGetValue(key, out var existing))
             {
                 shard.Unlink(existing);
-                shard.Map.Remove(key);
+                shard.Map.TryRemove(key, out _);
                 shard.Usage -= existing.Charge;
             }
             while (shard.Usage + charge > shard.Capacity && shard.NextVictim() is { } victim)
             {
                 shard.Unlink(victim);
-                shard.Map.Remove(victim.Key);
+                shard.Map.TryRemove(victim.Key, out _);
                 shard.Usage -= victim.Charge;
             }
             var node = new Node(key, block, charge);
-            shard.Map.Add(key, node);
+            shard.Map[key] = node;
             shard.LinkBehindHand(node);
             shard.Usage += charge;
         }
@@ -164,7 +166,7 @@ public sealed class BlockCache
                     if (node.Key.FileNumber == fileNumber)
                     {
                         shard.Unlink(node);
-                        shard.Map.Remove(node.Key);
+                        shard.Map.TryRemove(node.Key, out _);
                         shard.Usage -= node.Charge;
                     }
                     node = next;
@@ -195,11 +197,12 @@ public sealed class BlockCache
         public bool Referenced;
     }
 
-    // All fields guarded by Lock; Usage/Hits/Misses are also read without it (Volatile) for statistics.
+    // Written under Lock, except Hits/Misses (Interlocked). Map is also read without it (TryGet), and
+    // Usage/Hits/Misses are read without it (Volatile) for statistics.
     private sealed class Shard(long capacity)
     {
         public readonly Lock Lock = new();
-        public readonly Dictionary<BlockKey, Node> Map = [];
+        public readonly ConcurrentDictionary<BlockKey, Node> Map = new(concurrencyLevel: 1, capacity: 31); // written under Lock, read without it
         public readonly long Capacity = capacity;
         public long Usage;
         public long Hits;
