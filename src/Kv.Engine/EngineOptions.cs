@@ -23,7 +23,9 @@ public sealed class EngineOptions
     /// <summary>How far ahead of its appends the WAL file is kept written with zeros (capped at
     /// <see cref="MemtableSizeBytes"/>, about one WAL's size), so each group commit's fdatasync commits only the
     /// data; 0 lets appends grow the file. See docs/formats/wal.md, "Preallocation".</summary>
-    public long WalPreallocateBytes { get; set; } = WalOptions.DefaultPreallocateBytes;
+    public long WalPreallocateBytes { get; set; } = DefaultWalPreallocateBytes;
+
+    public const long DefaultWalPreallocateBytes = WalOptions.DefaultPreallocateBytes;
 
     /// <summary>Memtable size at which it becomes immutable and is flushed to an L0 table.</summary>
     public long MemtableSizeBytes { get; set; } = 64L * 1024 * 1024;

@@ -71,6 +71,8 @@ public sealed class NodeHost : IAsyncDisposable
             SyncMode = options.Sync == "periodic" ? Engine.Wal.WalSyncMode.Periodic : Engine.Wal.WalSyncMode.PerWrite,
             PeriodicSyncInterval = options.SyncInterval,
             UseDirectIO = options.DirectIO,
+            WalPreallocateBytes = options.WalPreallocateBytes,
+            PrepopulateBlockCacheOnFlush = options.PrepopulateBlockCache,
             MemtableSizeBytes = options.MemtableSizeBytes,
             BlockCacheBytes = options.BlockCacheBytes,
             MaxOpenTables = options.MaxOpenTables,

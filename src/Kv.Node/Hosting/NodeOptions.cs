@@ -57,6 +57,12 @@ public sealed class NodeOptions
 
     public bool DirectIO { get; set; } = true;
 
+    /// <summary>How far ahead of its appends the WAL file is kept written with zeros (<see cref="Kv.Engine.EngineOptions.WalPreallocateBytes"/>).</summary>
+    public long WalPreallocateBytes { get; set; } = Kv.Engine.EngineOptions.DefaultWalPreallocateBytes;
+
+    /// <summary>Flushes put the blocks they write into the block cache (<see cref="Kv.Engine.EngineOptions.PrepopulateBlockCacheOnFlush"/>).</summary>
+    public bool PrepopulateBlockCache { get; set; } = true;
+
     /// <summary>
     /// Run socket completions on the runtime's epoll thread instead of handing each to the thread pool
     /// (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS): one thread hop less per request. Process-wide, so it is

@@ -28,6 +28,19 @@ public sealed class NodeOptionsBinderTests
     }
 
     [Fact]
+    public void Bind_EngineReadAndWalOptions_DefaultsAndOverrides()
+    {
+        var defaults = Bind([]);
+        Assert.Equal(4L << 20, defaults.WalPreallocateBytes);
+        Assert.True(defaults.PrepopulateBlockCache);
+        var o = Bind(["--wal-preallocate", "0", "--prepopulate-block-cache", "false"]);
+        Assert.Equal(0, o.WalPreallocateBytes);
+        Assert.False(o.PrepopulateBlockCache);
+        Assert.Equal(16L << 20, Bind(["--wal-preallocate", "16mb"]).WalPreallocateBytes);
+        Assert.StartsWith("wal-preallocate: ", Assert.Throws<ConfigurationException>(() => Bind(["--wal-preallocate", "lots"])).Message);
+    }
+
+    [Fact]
     public void Bind_CommandLineOverEnvironmentOverFile_PrecedenceHolds()
     {
         var file = Path.GetTempFileName();
