@@ -3,7 +3,9 @@
 # req/s, p99, and what the node spent per request: CPU time (from /proc) and voluntary context switches.
 # Usage: scripts/probe-node.sh TEST PIPELINE        e.g. scripts/probe-node.sh get 1
 # Env: NODE_CMD (default: the Release build), N requests measured (150000), WARM requests first (150000, so the JIT
-# has settled), and any DOTNET_* variable to compare runtime settings. Run alternating A/B pairs: this machine's
+# has settled), PREFILL keys SET first (pipelined 16) and SETTLE seconds to wait after them (10; flushes and
+# compactions finish), so reads reach tables: PREFILL=1200000 WARM=300000 N=1000000 scripts/probe-node.sh get 16
+# measures point reads on a full store. Any DOTNET_* variable compares runtime settings. Run alternating A/B pairs: this machine's
 # speed drifts by a third between runs, so a single pair proves nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,10 @@ work=$(mktemp -d /tmp/probe-node.XXXX)
 $NODE_CMD --data "$work" --resp-port "$port" --log-level Warning >"$work/log" 2>&1 & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+if [[ -n ${PREFILL:-} ]]; then
+  redis-benchmark -p "$port" -t set -n "$PREFILL" -c 50 -P 16 -d 100 -r 1000000 -q >/dev/null 2>&1
+  sleep "${SETTLE:-10}"
+fi
 redis-benchmark -p "$port" -t "$test" -n "$warm" -c 50 -P "$pipe" -d 100 -r 1000000 -q >/dev/null 2>&1
 switches() { cat /proc/$pid/task/*/status 2>/dev/null | awk '/^voluntary_ctxt/ {v += $2} END {print v}'; }
 cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }   # user + system clock ticks (1/100 s)

@@ -157,4 +157,102 @@ public class BlockCacheTests
         Assert.InRange(cache.Usage, 1, cache.Capacity);
         Assert.Equal(cache.Count * (1000L + BlockCache.EntryOverhead), cache.Usage);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Operations_WithRoomForEverything_MatchADictionary(int seed)
+    {
+        // Room for every block, so nothing is evicted and the cache must behave exactly as a map: this drives the
+        // index through growth, deletions in the middle of probe runs (EvictFile, replacements) and shrinking.
+        var cache = new BlockCache(64L << 20, shardCount: 2);
+        var model = new Dictionary<(ulong File, long Offset), byte[]>();
+        var random = new Random(seed);
+        for (var op = 0; op < 20_000; op++)
+        {
+            var file = (ulong)random.Next(1, 6);
+            var offset = random.Next(0, 400) * 4096L;
+            switch (random.Next(10))
+            {
+                case < 5:
+                    var block = new byte[random.Next(1, 64)];
+                    random.NextBytes(block);
+                    cache.Insert(file, offset, block);
+                    model[(file, offset)] = block;
+                    break;
+                case < 9:
+                    var hit = cache.TryGet(file, offset, out var got);
+                    Assert.Equal(model.TryGetValue((file, offset), out var expected), hit);
+                    if (hit) Assert.Same(expected, got);
+                    break;
+                default:
+                    if (random.Next(20) == 0)
+                    {
+                        cache.EvictFile(file);
+                        foreach (var key in model.Keys.Where(k => k.File == file).ToList()) model.Remove(key);
+                    }
+                    break;
+            }
+        }
+        Assert.Equal(model.Count, cache.Count);
+        Assert.Equal(model.Values.Sum(b => (long)b.Length + BlockCache.EntryOverhead), cache.Usage);
+        foreach (var ((file, offset), block) in model)
+        {
+            Assert.True(cache.TryGet(file, offset, out var got));
+            Assert.Same(block, got);
+        }
+    }
+
+    [Fact]
+    public void TryGet_WhileAWriterInsertsAndEvicts_NeverReturnsAnotherKeysBlock()
+    {
+        // Readers take no lock: they must never see a block under the wrong key while the writer moves entries
+        // (backward-shift deletion) and replaces the index (growing and shrinking).
+        var cache = new BlockCache(64L << 20, shardCount: 1);
+        using var stop = new CancellationTokenSource();
+        var wrong = 0;
+        long hits = 0;
+        var writer = Task.Run(() =>
+        {
+            var random = new Random(7);
+            for (var round = 0; round < 40000; round++)
+            {
+                var file = (ulong)(round % 3) + 1;
+                for (var i = 0; i < 300; i++)
+                {
+                    // Few keys, so most inserts replace a block: a deletion (entries shifted back) and an addition.
+                    var offset = random.Next(0, 128) * 4096L;
+                    cache.Insert(file, offset, Tagged(file, offset));
+                }
+                cache.EvictFile((ulong)((round + 1) % 3) + 1);
+            }
+            stop.Cancel();
+        });
+        var readers = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
+        {
+            var random = new Random(t);
+            while (!stop.IsCancellationRequested)
+            {
+                var file = (ulong)random.Next(1, 4);
+                var offset = random.Next(0, 128) * 4096L;
+                if (!cache.TryGet(file, offset, out var block)) continue;
+                Interlocked.Increment(ref hits);
+                if (BitConverter.ToUInt64(block) != file || BitConverter.ToInt64(block, 8) != offset) Interlocked.Increment(ref wrong);
+            }
+        })).ToArray();
+        Task.WaitAll([writer, .. readers]);
+        Assert.Equal(0, wrong);
+        Assert.True(hits > 0);
+    }
+
+    private static byte[] Tagged(ulong file, long offset)
+    {
+        var b = new byte[16];
+        BitConverter.TryWriteBytes(b, file);
+        BitConverter.TryWriteBytes(b.AsSpan(8), offset);
+        return b;
+    }
 }
