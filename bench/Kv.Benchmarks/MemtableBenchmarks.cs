@@ -27,7 +27,7 @@ public class MemtableBenchmarks
     [Params(true, false)]
     public bool HashIndex { get; set; } = true;
 
-    /// <summary>The skiplist in 16384 partitions by key prefix (what a 64 MiB memtable picks), or one list.</summary>
+    /// <summary>The skiplist in 65536 partitions by key prefix (what a 64 MiB memtable picks), or one list.</summary>
     [Params(true, false)]
     public bool Partitioned { get; set; } = true;
 

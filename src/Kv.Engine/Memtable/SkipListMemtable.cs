@@ -14,7 +14,9 @@ namespace Kv.Engine.Memtable;
 /// //                                   | sequence: i64 | prefix: u64 | next: i64 * height | internal key | entry value
 /// // prefix    := the user key's first 8 bytes (zero-padded when shorter) as a big-endian number
 /// // partition := prefix &gt;&gt; (64 - log2(P))        (0 when P = 1)
-/// // heads     := (next: i64 * MaxHeight) * P         partition p's head tower at [p * MaxHeight]
+/// // heads     := (next: i64 * H) * P                 levels 0..H-1 of partition p's head tower at [p * H]
+/// // tall      := (ref to next: i64 * (MaxHeight - H)) * P   its levels H.. (null until a node that tall is its first)
+/// // H         := MaxHeight when P = 1, else 4
 /// // non_empty := u64 * ceil(P / 64)                  bit p set once partition p's head links a node
 /// </code>
 /// The prefix lets a search decide most comparisons from the node header alone: when two prefixes differ,
@@ -25,10 +27,16 @@ namespace Kv.Engine.Memtable;
 /// Each partition is an independent skiplist with its own head tower, a search starts at its key's
 /// partition, and a full scan walks the partitions one after the other (no merge), stepping over empty
 /// ones with the <c>non_empty</c> bitmap. Stored keys begin with a random 8-byte token (ARCHITECTURE.md), so
-/// the entries spread evenly: at 300k entries and P = 16384 an insert searches a list of ~18 instead of
-/// 300k, a few cache misses instead of ~36. P is one partition per 4 KiB of the size limit (a
-/// power of two, 1 to 16384; 1.5 MiB of heads for 64 MiB, 2.3 % of the limit). Keys that are not random (decimal strings in
-/// benchmarks) fall into one or a few partitions, which then behave like the single list of P = 1.
+/// the entries spread evenly: at 300k entries and P = 65536 an insert searches a list of ~5 instead of
+/// 300k, two or three cache misses instead of ~36. P is one partition per KiB of the size limit (a power of two,
+/// 1 to 65536). A list of a few entries needs few levels, so only the first H = 4 levels of each head tower are
+/// allocated up front (32 bytes a partition); a partition gets the rest of its tower when a node taller than that
+/// becomes its first at those levels, which with p = 1/4 is one insert in 256 (a bitmap says which partitions have
+/// one). So 64 MiB costs 2 MiB of dense heads plus 0.5 MiB of references to tall parts (3.9 % of the limit). Keys that are not random (decimal strings in
+/// benchmarks) fall into one or a few partitions, which then behave like the single list of P = 1: their head
+/// towers grow their tall parts, and searches start at the top.
+/// Measured with <c>MemtableBenchmarks</c> (token keys, 300k inserts, <c>--job short</c>): 1.00 µs per insert with
+/// 16384 partitions of full 12-level heads (the previous layout), 0.82 µs with 32768, 0.70 µs with 65536.
 /// Every entry carries the in-memory sequence number of the batch that wrote it, so a scan can ignore
 /// entries inserted after it began. Identical internal keys may occur more than once (the same write
 /// replayed, or two writers racing with equal timestamps); a new one is linked after the existing
@@ -46,10 +54,11 @@ namespace Kv.Engine.Memtable;
 internal sealed class SkipListMemtable
 {
     public const int MaxHeight = 12;
-    /// <summary>The most partitions: 16384 head towers are 1.5 MiB, and a 64 MiB memtable has ~4 KiB (~18 entries of 100 bytes) a partition.</summary>
+    /// <summary>The most partitions: a 64 MiB memtable has 1 KiB (~5 entries of 100 bytes) a partition.</summary>
     public const int MaxPartitions = 1 << MaxPartitionBits;
-    private const int MaxPartitionBits = 14;
-    private const int BytesPerPartition = 4 * 1024;
+    private const int MaxPartitionBits = 16;
+    private const int BytesPerPartition = 1024;
+    private const int PartitionedHeadLevels = 4; // H when P > 1
     private const int BranchingBits = 2; // p = 1/4, as in LevelDB
 
     private const int HeightOffset = 0;
@@ -61,7 +70,10 @@ internal sealed class SkipListMemtable
 
     private readonly Arena _arena;
     private readonly MemtableHashIndex _index;
-    private readonly long[] _heads;
+    private readonly long[] _heads;         // levels 0..._headLevels-1 of every head tower
+    private readonly long[]?[] _tallHeads;  // per partition, levels _headLevels... of its head tower (empty when P = 1)
+    private readonly ulong[] _hasTall;      // bit p set once partition p has its tall part (8 KiB at most: stays cached)
+    private readonly int _headLevels;
     private readonly ulong[] _nonEmpty;
     private readonly int _partitionShift; // partition = (prefix >> 52) >> _partitionShift
     private int _height = 1;
@@ -83,21 +95,25 @@ internal sealed class SkipListMemtable
             throw new ArgumentOutOfRangeException(nameof(partitions), partitions, $"the partition count must be a power of two from 1 to {MaxPartitions}");
         _arena = new Arena(chunkSize);
         _index = new MemtableHashIndex(limit);
-        _heads = new long[partitions * MaxHeight];
+        _headLevels = partitions == 1 ? MaxHeight : PartitionedHeadLevels;
+        _heads = new long[partitions * _headLevels];
+        _tallHeads = new long[]?[partitions == 1 ? 0 : partitions];
+        _hasTall = new ulong[partitions == 1 ? 0 : (partitions + 63) / 64];
         _nonEmpty = new ulong[(partitions + 63) / 64];
         _partitionShift = MaxPartitionBits - BitOperations.Log2((uint)partitions);
         _random = seed == 0 ? 1 : seed;
     }
 
     /// <summary>Skiplist partitions (P in the layout).</summary>
-    internal int PartitionCount => _heads.Length / MaxHeight;
+    internal int PartitionCount => _heads.Length / _headLevels;
 
     /// <summary>Arena bytes taken by entries: the figure compared with the memtable size limit (the arena's
     /// reservation exceeds it by less than one chunk).</summary>
     public long ApproximateMemoryUsage => _arena.UsedBytes;
 
-    /// <summary>Bytes reserved from the GC (the arena's chunks, the point-lookup index, the partitions' heads and bitmap).</summary>
-    public long ReservedBytes => _arena.AllocatedBytes + _index.MemoryBytes + (8L * _heads.Length) + (8L * _nonEmpty.Length);
+    /// <summary>Bytes reserved from the GC (the arena's chunks, the point-lookup index, the partitions' heads and bitmap;
+    /// not the few tall parts of head towers).</summary>
+    public long ReservedBytes => _arena.AllocatedBytes + _index.MemoryBytes + (8L * _heads.Length) + (8L * _tallHeads.Length) + (8L * _hasTall.Length) + (8L * _nonEmpty.Length);
 
     /// <summary>False once the point-lookup index filled up and gets fall back to the skiplist (exposed for tests).</summary>
     internal bool IsIndexed => !_index.IsOverflowed;
@@ -129,9 +145,8 @@ internal sealed class SkipListMemtable
         entryValue.CopyTo(chunk.AsSpan(keyStart + keyLength, entryValue.Length));
 
         var partition = PartitionOf(prefix);
-        var heads = partition * MaxHeight;
         Span<long> prev = stackalloc long[MaxHeight];
-        FindLastLessOrEqual(key, prefix, heads, prev);
+        FindLastLessOrEqual(key, prefix, partition, prev);
 
         if (height > _height)
         {
@@ -142,8 +157,8 @@ internal sealed class SkipListMemtable
         for (var level = 0; level < height; level++)
         {
             // The new node's own links are written before it becomes reachable at this level.
-            SetNextRelaxed(chunk, at, level, GetNext(prev[level], heads, level));
-            SetNext(prev[level], heads, level, node);
+            SetNextRelaxed(chunk, at, level, GetNext(prev[level], partition, level));
+            SetNext(prev[level], partition, level, node);
         }
         if (prev[0] == 0)
         {
@@ -214,7 +229,7 @@ internal sealed class SkipListMemtable
         var chunk = _arena.Chunk(node);
         var at = Arena.Offset(node);
         var next = Volatile.Read(ref Unsafe.As<byte, long>(ref chunk[at + NextOffset]));
-        if (next != 0 || _heads.Length == MaxHeight) return next;
+        if (next != 0 || _tallHeads.Length == 0) return next;
         return FirstFrom(PartitionOf(Unsafe.As<byte, ulong>(ref chunk[at + PrefixOffset])) + 1);
     }
 
@@ -231,7 +246,7 @@ internal sealed class SkipListMemtable
             bits = Volatile.Read(ref words[w]);
         }
         var first = (w << 6) + BitOperations.TrailingZeroCount(bits);
-        return Volatile.Read(ref _heads[first * MaxHeight]);
+        return Volatile.Read(ref _heads[first * _headLevels]);
     }
 
     internal ReadOnlySpan<byte> NodeKey(long node)
@@ -264,13 +279,12 @@ internal sealed class SkipListMemtable
     {
         var prefix = PrefixOf(InternalKey.UserKey(key));
         var partition = PartitionOf(prefix);
-        var heads = partition * MaxHeight;
         long x = 0;
         long knownNotLess = 0; // a node already found >= key: met again one level down, it needs no second compare
-        var level = Volatile.Read(ref _height) - 1;
+        var level = TopLevel(partition, Volatile.Read(ref _height));
         while (true)
         {
-            var next = GetNext(x, heads, level);
+            var next = GetNext(x, partition, level);
             if (next != 0 && next != knownNotLess && CompareNode(next, key, prefix) < 0)
             {
                 x = next;
@@ -283,21 +297,22 @@ internal sealed class SkipListMemtable
             else
             {
                 // Past the end of the key's partition: every key of the later partitions is greater.
-                return next != 0 || _heads.Length == MaxHeight ? next : FirstFrom(partition + 1);
+                return next != 0 || _tallHeads.Length == 0 ? next : FirstFrom(partition + 1);
             }
         }
     }
 
-    /// <summary>Fills <paramref name="prev"/> with, per level, the last node of the partition whose head tower
-    /// starts at <paramref name="heads"/> with a key &lt;= key (0 = the head).</summary>
-    private void FindLastLessOrEqual(ReadOnlySpan<byte> key, ulong prefix, int heads, Span<long> prev)
+    /// <summary>Fills <paramref name="prev"/> with, per level, the last node of <paramref name="partition"/> with a
+    /// key &lt;= key (0 = the head), up to the list's height.</summary>
+    private void FindLastLessOrEqual(ReadOnlySpan<byte> key, ulong prefix, int partition, Span<long> prev)
     {
         long x = 0;
         long knownGreater = 0;
-        var level = _height - 1;
+        var level = TopLevel(partition, _height);
+        for (var above = level + 1; above < _height; above++) prev[above] = 0; // levels the partition's head links nothing at
         while (true)
         {
-            var next = GetNext(x, heads, level);
+            var next = GetNext(x, partition, level);
             if (next != 0 && next != knownGreater && CompareNode(next, key, prefix) <= 0)
             {
                 x = next;
@@ -353,19 +368,53 @@ internal sealed class SkipListMemtable
         return height;
     }
 
-    /// <summary>The link at <paramref name="level"/> of <paramref name="node"/>, or of the head tower at <paramref name="heads"/> when node is 0
-    /// (<paramref name="heads"/> is not used otherwise).</summary>
+    /// <summary>The level a search of <paramref name="partition"/> starts at: the list's top, or the top of the
+    /// partition's dense head levels while its head tower has no tall part (nothing is linked above them). Asks the
+    /// small <c>_hasTall</c> bitmap, not <c>_tallHeads</c>, whose entry would be one more cache miss per insert.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long GetNext(long node, int heads, int level)
+    private int TopLevel(int partition, int height)
     {
-        if (node == 0) return Volatile.Read(ref _heads[heads + level]);
+        if (height <= _headLevels || (Volatile.Read(ref _hasTall[partition >> 6]) & (1UL << (partition & 63))) != 0) return height - 1;
+        return _headLevels - 1;
+    }
+
+    /// <summary>The link at <paramref name="level"/> of <paramref name="node"/>, or of <paramref name="partition"/>'s
+    /// head tower when node is 0 (<paramref name="partition"/> is not used otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long GetNext(long node, int partition, int level)
+    {
+        if (node == 0)
+        {
+            if (level < _headLevels) return Volatile.Read(ref _heads[(partition * _headLevels) + level]);
+            var tall = Volatile.Read(ref _tallHeads[partition]);
+            return tall is null ? 0 : Volatile.Read(ref tall[level - _headLevels]);
+        }
         var chunk = _arena.Chunk(node);
         return Volatile.Read(ref Unsafe.As<byte, long>(ref chunk[Arena.Offset(node) + NextOffset + (8 * level)]));
     }
 
-    private void SetNext(long node, int heads, int level, long target)
+    private void SetNext(long node, int partition, int level, long target)
     {
-        if (node == 0) { Volatile.Write(ref _heads[heads + level], target); return; }
+        if (node == 0)
+        {
+            if (level < _headLevels)
+            {
+                Volatile.Write(ref _heads[(partition * _headLevels) + level], target);
+                return;
+            }
+            var tall = _tallHeads[partition];
+            if (tall is null)
+            {
+                // Published empty before the link below, so a reader that sees the tower's new top finds null there at worst.
+                tall = new long[MaxHeight - _headLevels];
+                Volatile.Write(ref _tallHeads[partition], tall);
+                // After the reference: a reader that sees the bit finds the part.
+                ref var word = ref _hasTall[partition >> 6];
+                Volatile.Write(ref word, word | (1UL << (partition & 63)));
+            }
+            Volatile.Write(ref tall[level - _headLevels], target);
+            return;
+        }
         var chunk = _arena.Chunk(node);
         Volatile.Write(ref Unsafe.As<byte, long>(ref chunk[Arena.Offset(node) + NextOffset + (8 * level)]), target);
     }

@@ -147,19 +147,53 @@ public class PartitionedMemtableTests
     }
 
     [Fact]
-    public void Constructor_ExpectedBytes_OnePartitionPer4KiBCappedAt16384()
+    public void Constructor_ExpectedBytes_OnePartitionPerKiBCappedAt65536()
     {
-        Assert.Equal(16384, SkipListMemtable.MaxPartitions);
-        Assert.Equal(16384, new SkipListMemtable(64 * 1024, expectedBytes: 64L << 20).PartitionCount);
-        Assert.Equal(16384, new SkipListMemtable(64 * 1024, expectedBytes: 1L << 32).PartitionCount);
-        Assert.Equal(8, new SkipListMemtable(64 * 1024, expectedBytes: 48 * 1024).PartitionCount);
+        Assert.Equal(65536, SkipListMemtable.MaxPartitions);
+        Assert.Equal(65536, new SkipListMemtable(64 * 1024, expectedBytes: 64L << 20).PartitionCount);
+        Assert.Equal(65536, new SkipListMemtable(64 * 1024, expectedBytes: 1L << 32).PartitionCount);
+        Assert.Equal(32, new SkipListMemtable(64 * 1024, expectedBytes: 48 * 1024).PartitionCount);
         Assert.Equal(1, new SkipListMemtable(64 * 1024, expectedBytes: 1).PartitionCount);
-        Assert.Equal(128, new SkipListMemtable(64 * 1024).PartitionCount); // eight chunks: 512 KiB
+        Assert.Equal(512, new SkipListMemtable(64 * 1024).PartitionCount); // eight chunks: 512 KiB
         var small = new SkipListMemtable(64 * 1024, expectedBytes: 1);
         var large = new SkipListMemtable(64 * 1024, expectedBytes: 1, partitions: 4096);
-        Assert.Equal(4095L * SkipListMemtable.MaxHeight * 8 + (64 - 1) * 8, large.ReservedBytes - small.ReservedBytes);
+        // one full 12-level head tower against 4096 towers of 4 dense levels plus a reference each to a tall part
+        // and a bit each saying which have one
+        var expected = (4096L * 4 * 8) + (4096L * 8) + (64 * 8) - (SkipListMemtable.MaxHeight * 8) + ((64 - 1) * 8);
+        Assert.Equal(expected, large.ReservedBytes - small.ReservedBytes);
         Assert.Throws<ArgumentOutOfRangeException>(() => new SkipListMemtable(64 * 1024, partitions: 3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new SkipListMemtable(64 * 1024, partitions: 32768));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SkipListMemtable(64 * 1024, partitions: 131072));
+    }
+
+    [Fact]
+    public void OnePartitionHoldingEveryKey_GrowsTallHeadTowers_StaysSortedAndFindsEveryKey()
+    {
+        // Decimal keys share their first 8 bytes, so all 20000 fall into one of the 65536 partitions: that list needs
+        // levels above the 4 dense head levels (a search that ignored them would still be correct, only slow, so this
+        // also checks the order, seeks and gets through the tall part).
+        var m = new SkipListMemtable(64 * 1024, partitions: SkipListMemtable.MaxPartitions);
+        var random = new Random(5);
+        var keys = Enumerable.Range(0, 20000).Select(i => i * 7).OrderBy(_ => random.Next()).ToArray();
+        for (var i = 0; i < keys.Length; i++)
+            m.Add(System.Text.Encoding.ASCII.GetBytes(keys[i].ToString("D12")), 1, EntryKind.Value, [(byte)i], i + 1);
+        using var it = m.NewIterator();
+        var previous = -1;
+        var count = 0;
+        for (it.SeekToFirst(); it.Valid; it.Next(), count++)
+        {
+            var k = int.Parse(System.Text.Encoding.ASCII.GetString(InternalKey.UserKey(it.Key)));
+            Assert.True(k > previous);
+            previous = k;
+        }
+        Assert.Equal(keys.Length, count);
+        foreach (var probe in new[] { 0, 7, 13, 69993, 70000, 139993 })
+        {
+            it.Seek(SeekKey(System.Text.Encoding.ASCII.GetBytes(probe.ToString("D12"))));
+            var expected = (probe + 6) / 7 * 7;
+            if (expected > 139993) Assert.False(it.Valid);
+            else Assert.Equal(expected.ToString("D12"), System.Text.Encoding.ASCII.GetString(InternalKey.UserKey(it.Key)));
+            Assert.Equal(probe % 7 == 0 && probe <= 139993, m.TryGetNewest(System.Text.Encoding.ASCII.GetBytes(probe.ToString("D12")), out _, out _, out _));
+        }
     }
 
     [Fact]
