@@ -8,7 +8,7 @@ namespace Kv.Benchmarks;
 /// Memtable insert and point lookup with db_bench-shaped entries (16-byte keys, 100-byte values): decimal keys as
 /// db_bench makes them (long shared prefixes), or node-shaped keys that start with a random 8-byte token; with the
 /// point-lookup index (<see cref="MemtableHashIndex"/>) or with the skiplist alone; with the skiplist cut into the
-/// 16384 prefix partitions a 64 MiB memtable gets, or as one list.
+/// 65536 prefix partitions a 64 MiB memtable gets, or as one list.
 /// <c>dotnet run -c Release --project bench/Kv.Benchmarks -- --filter '*MemtableBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
