@@ -35,8 +35,9 @@ namespace Kv.Engine.Memtable;
 /// one). So 64 MiB costs 2 MiB of dense heads plus 0.5 MiB of references to tall parts (3.9 % of the limit). Keys that are not random (decimal strings in
 /// benchmarks) fall into one or a few partitions, which then behave like the single list of P = 1: their head
 /// towers grow their tall parts, and searches start at the top.
-/// Measured with <c>MemtableBenchmarks</c> (token keys, 300k inserts, <c>--job short</c>): 1.00 µs per insert with
-/// 16384 partitions of full 12-level heads (the previous layout), 0.82 µs with 32768, 0.70 µs with 65536.
+/// Measured with <c>MemtableBenchmarks</c> (token keys, 300k inserts, <c>--job short</c>): 1.00-1.10 µs per insert
+/// with 16384 partitions of full 12-level heads (the previous layout); with 65536, 0.70 µs with full heads and
+/// 0.56-0.69 µs with these.
 /// Every entry carries the in-memory sequence number of the batch that wrote it, so a scan can ignore
 /// entries inserted after it began. Identical internal keys may occur more than once (the same write
 /// replayed, or two writers racing with equal timestamps); a new one is linked after the existing
