@@ -151,25 +151,27 @@ public sealed class BlockCache
         {
             lock (shard.Lock)
             {
-                shard.BeginWrite();
-                try
+                // The walk only reads; each removal is its own short write, so lock-free readers of the shard are
+                // held up by removals, not by the walk over every entry.
+                var node = shard.Head;
+                while (node is not null)
                 {
-                    var node = shard.Head;
-                    while (node is not null)
+                    var next = node.Next;
+                    if (node.FileNumber == fileNumber)
                     {
-                        var next = node.Next;
-                        if (node.FileNumber == fileNumber)
+                        shard.BeginWrite();
+                        try
                         {
                             shard.Unlink(node);
                             shard.Remove(Hash(node.FileNumber, node.BlockOffset), node.FileNumber, node.BlockOffset);
                             shard.Usage -= node.Charge;
                         }
-                        node = next;
+                        finally
+                        {
+                            shard.EndWrite();
+                        }
                     }
-                }
-                finally
-                {
-                    shard.EndWrite();
+                    node = next;
                 }
             }
         }
