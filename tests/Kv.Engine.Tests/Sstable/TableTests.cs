@@ -55,7 +55,7 @@ public class TableTests
         Gen.Select(genEntry.List[0, 300], GenOptions, Gen.Bool).Sample((raw, options, cached) =>
         {
             var entries = SortedDistinct(raw);
-            var path = dir.File($"{n++}.sst");
+            var path = dir.File($"{Interlocked.Increment(ref n)}.sst"); // Sample runs cases on several threads: each needs its own file
             var props = Build(path, entries, options);
             var cache = cached ? new BlockCache(1 << 20, 4) : null;
             using var reader = Open(path, 1, cache);
