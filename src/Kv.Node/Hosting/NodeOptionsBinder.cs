@@ -157,15 +157,18 @@ public static class NodeOptionsBinder
         text.AppendLine("Precedence: command line > environment > config file > default. SIZE accepts kb, mb, gb suffixes.");
         text.AppendLine();
         text.AppendLine("Options:");
-        text.AppendLine("  --config FILE".PadRight(36) + "JSON configuration file (env KV_CONFIG)");
-        foreach (var option in Options)
-            text.Append(("  --" + option.Name + " " + option.Value).PadRight(36)).AppendLine(option.Description);
-        text.AppendLine("  --help".PadRight(36) + "Show this help");
+        // The description column starts two spaces past the longest option, so no option runs into its text.
+        var width = Options.Max(o => Label(o).Length) + 2;
+        text.AppendLine("  --config FILE".PadRight(width) + "JSON configuration file (env KV_CONFIG)");
+        foreach (var option in Options) text.Append(Label(option).PadRight(width)).AppendLine(option.Description);
+        text.AppendLine("  --help".PadRight(width) + "Show this help");
         text.AppendLine();
         text.AppendLine("Signals: SIGINT/SIGTERM stop the node gracefully (stop accepting, finish in-flight requests, flush, close).");
         text.AppendLine("Exit codes: 0 clean stop, 1 fatal runtime error, 2 invalid configuration.");
         return text.ToString();
     }
+
+    private static string Label(Option option) => "  --" + option.Name + " " + option.Value;
 
     private static long Integer(string name, string value, long min, long max)
     {

@@ -100,4 +100,23 @@ public sealed class NodeOptionsBinderTests
         foreach (var name in new[] { "--data", "--resp-port", "--bind", "--password", "--max-clients", "--output-buffer-limit", "--request-timeout", "--idle-timeout", "--config" })
             Assert.Contains(name, output.ToString());
     }
+
+    [Fact]
+    public void Help_EveryOptionLine_HasItsDescriptionInOneColumnAfterAGap()
+    {
+        var output = new StringWriter();
+        NodeOptionsBinder.Bind(["--help"], output, new Dictionary<string, string?>());
+        var lines = output.ToString().Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("  --", StringComparison.Ordinal)).ToList();
+        Assert.True(lines.Count > 20);
+        var columns = new HashSet<int>();
+        foreach (var line in lines)
+        {
+            var gap = line.IndexOf("  ", 2, StringComparison.Ordinal); // labels have single spaces only
+            Assert.True(gap > 2, $"the option runs into its description: {line}");
+            var description = gap;
+            while (description < line.Length && line[description] == ' ') description++;
+            columns.Add(description);
+        }
+        Assert.Single(columns);
+    }
 }
