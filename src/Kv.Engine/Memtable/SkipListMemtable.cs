@@ -32,9 +32,9 @@ namespace Kv.Engine.Memtable;
 /// 1 to 65536). A list of a few entries needs few levels, so only the first H = 4 levels of each head tower are
 /// allocated up front (32 bytes a partition); a partition gets the rest of its tower when a node taller than that
 /// becomes its first at those levels, which with p = 1/4 is one insert in 256 (a bitmap says which partitions have
-/// one). So 64 MiB costs 2 MiB of dense heads plus 0.5 MiB of references to tall parts (3.9 % of the limit). Keys that are not random (decimal strings in
-/// benchmarks) fall into one or a few partitions, which then behave like the single list of P = 1: their head
-/// towers grow their tall parts, and searches start at the top.
+/// one). So 64 MiB costs 2 MiB of dense heads plus 0.5 MiB of references to tall parts (3.9 % of the limit).
+/// Keys that are not random (decimal strings in benchmarks) fall into one or a few partitions, which then behave
+/// like the single list of P = 1: their head towers grow their tall parts, and searches start at the top.
 /// Measured with <c>MemtableBenchmarks</c> (token keys, 300k inserts, <c>--job short</c>): 1.00-1.10 µs per insert
 /// with 16384 partitions of full 12-level heads (the previous layout); with 65536, 0.70 µs with full heads and
 /// 0.56-0.69 µs with these.
