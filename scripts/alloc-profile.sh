@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Where one node's allocations go under one redis-benchmark test (50 clients, 100-byte values): traces the
+# runtime's allocation samples with dotnet-trace during the measured run and prints the heaviest types in bytes
+# per request (estimates: the runtime samples one allocation per ~100 KB).
+# Usage: scripts/alloc-profile.sh TEST PIPELINE        e.g. scripts/alloc-profile.sh set 1
+# Env: NODE_CMD (default: the Release build), N requests measured (150000), WARM requests first (100000), TOP (15).
+# Installs dotnet-trace into .tools/ (NuGet) and builds bench/kv-allocs on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+test=${1:?usage: alloc-profile.sh TEST PIPELINE} pipe=${2:?usage: alloc-profile.sh TEST PIPELINE}
+n=${N:-150000} warm=${WARM:-100000} port=${PORT:-19640}
+[[ -x .tools/dotnet-trace ]] || dotnet tool install --tool-path .tools dotnet-trace >/dev/null
+dotnet build bench/kv-allocs -c Release -v quiet -nologo >/dev/null
+if [[ -z ${NODE_CMD:-} ]]; then
+  dotnet build src/Kv.Node -c Release -v quiet -nologo >/dev/null
+  NODE_CMD="dotnet src/Kv.Node/bin/Release/net10.0/kv-node.dll"
+fi
+work=$(mktemp -d /tmp/alloc-profile.XXXX)
+$NODE_CMD --data "$work/data" --resp-port "$port" --log-level Warning >"$work/log" 2>&1 & pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+redis-benchmark -p "$port" -t "$test" -n "$warm" -c 50 -P "$pipe" -d 100 -r 1000000 -q >/dev/null 2>&1
+# GC events at verbose level carry the allocation samples; the trace stops when the benchmark is done.
+# With job control on, the tracer runs in its own process group and keeps SIGINT (a background job of a script
+# otherwise ignores it), which is how dotnet-trace is told to finish the file.
+set -m
+.tools/dotnet-trace collect -p "$pid" --providers Microsoft-Windows-DotNETRuntime:0x1:5 -o "$work/trace.nettrace" >"$work/trace.log" 2>&1 & tracer=$!
+set +m
+sleep 2
+redis-benchmark -p "$port" -t "$test" -n "$n" -c 50 -P "$pipe" -d 100 -r 1000000 --csv 2>/dev/null | tail -n 1 |
+  sed 's/"//g' | awk -F, -v p="$pipe" '{ printf "%s -P%s  %s req/s  p99 %s ms\n", $1, p, $2, $7 }'
+kill -INT $tracer 2>/dev/null; wait $tracer 2>/dev/null || true
+dotnet bench/kv-allocs/bin/Release/net10.0/kv-allocs.dll "$work/trace.nettrace" "$n" "${TOP:-15}"
