@@ -267,8 +267,19 @@ public sealed class CommandContext : IDisposable, IValueTaskSource
     /// every entry is written.</summary>
     private void ContinueDrain()
     {
-        WriteDeferredReply(_drainIndex++);
-        if (!DrainFrom()) return;
+        try
+        {
+            WriteDeferredReply(_drainIndex++);
+            if (!DrainFrom()) return;
+        }
+        catch (Exception e)
+        {
+            // A reply that could not be written (the output already completed, closing after a failed write). This
+            // runs on whichever thread completed the awaited entry, so nothing may escape: the awaiting caller gets
+            // it, as it would from an async drain.
+            _drain.SetException(e);
+            return;
+        }
         if (_drainFailure is { } failure) _drain.SetException(new DeferredWriteException(failure));
         else _drain.SetResult(true);
     }
