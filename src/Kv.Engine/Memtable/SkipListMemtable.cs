@@ -15,7 +15,7 @@ namespace Kv.Engine.Memtable;
 /// // prefix    := the user key's first 8 bytes (zero-padded when shorter) as a big-endian number
 /// // partition := prefix &gt;&gt; (64 - log2(P))        (0 when P = 1)
 /// // heads     := (next: i64 * H) * P                 levels 0..H-1 of partition p's head tower at [p * H]
-/// // tall      := (ref to next: i64 * (MaxHeight - H)) * P   its levels H.. (null until a node that tall is its first)
+/// // tall      := (pointer: i64) * P                  to its levels H.. (next: i64 * (MaxHeight - H), in the arena; 0 until a node that tall is its first)
 /// // H         := MaxHeight when P = 1, else 4
 /// // non_empty := u64 * ceil(P / 64)                  bit p set once partition p's head links a node
 /// </code>
@@ -31,8 +31,9 @@ namespace Kv.Engine.Memtable;
 /// 300k, two or three cache misses instead of ~36. P is one partition per KiB of the size limit (a power of two,
 /// 1 to 65536). A list of a few entries needs few levels, so only the first H = 4 levels of each head tower are
 /// allocated up front (32 bytes a partition); a partition gets the rest of its tower when a node taller than that
-/// becomes its first at those levels, which with p = 1/4 is one insert in 256 (a bitmap says which partitions have
-/// one). So 64 MiB costs 2 MiB of dense heads plus 0.5 MiB of references to tall parts (3.9 % of the limit).
+/// becomes its first at those levels, which with p = 1/4 is one insert in 256 (taken from the arena; a bitmap says
+/// which partitions have one). So 64 MiB costs 2 MiB of dense heads plus 0.5 MiB of pointers to tall parts (3.9 %
+/// of the limit).
 /// Keys that are not random (decimal strings in benchmarks) fall into one or a few partitions, which then behave
 /// like the single list of P = 1: their head towers grow their tall parts, and searches start at the top.
 /// Measured with <c>MemtableBenchmarks</c> (token keys, 300k inserts, <c>--job short</c>): 1.00-1.10 µs per insert
@@ -72,7 +73,7 @@ internal sealed class SkipListMemtable
     private readonly Arena _arena;
     private readonly MemtableHashIndex _index;
     private readonly long[] _heads;         // levels 0..._headLevels-1 of every head tower
-    private readonly long[]?[] _tallHeads;  // per partition, levels _headLevels... of its head tower (empty when P = 1)
+    private readonly long[] _tallHeads;     // per partition, the arena pointer to levels _headLevels... of its head tower, or 0 (empty when P = 1)
     private readonly ulong[] _hasTall;      // bit p set once partition p has its tall part (8 KiB at most: stays cached)
     private readonly int _headLevels;
     private readonly ulong[] _nonEmpty;
@@ -98,7 +99,7 @@ internal sealed class SkipListMemtable
         _index = new MemtableHashIndex(limit);
         _headLevels = partitions == 1 ? MaxHeight : PartitionedHeadLevels;
         _heads = new long[partitions * _headLevels];
-        _tallHeads = new long[]?[partitions == 1 ? 0 : partitions];
+        _tallHeads = new long[partitions == 1 ? 0 : partitions];
         _hasTall = new ulong[partitions == 1 ? 0 : (partitions + 63) / 64];
         _nonEmpty = new ulong[(partitions + 63) / 64];
         _partitionShift = MaxPartitionBits - BitOperations.Log2((uint)partitions);
@@ -112,8 +113,8 @@ internal sealed class SkipListMemtable
     /// reservation exceeds it by less than one chunk).</summary>
     public long ApproximateMemoryUsage => _arena.UsedBytes;
 
-    /// <summary>Bytes reserved from the GC (the arena's chunks, the point-lookup index, the partitions' heads and bitmap;
-    /// not the few tall parts of head towers).</summary>
+    /// <summary>Bytes reserved from the GC (the arena's chunks, which also hold the tall parts of head towers, the
+    /// point-lookup index, the partitions' heads and bitmaps).</summary>
     public long ReservedBytes => _arena.AllocatedBytes + _index.MemoryBytes + (8L * _heads.Length) + (8L * _tallHeads.Length) + (8L * _hasTall.Length) + (8L * _nonEmpty.Length);
 
     /// <summary>False once the point-lookup index filled up and gets fall back to the skiplist (exposed for tests).</summary>
@@ -388,7 +389,8 @@ internal sealed class SkipListMemtable
         {
             if (level < _headLevels) return Volatile.Read(ref _heads[(partition * _headLevels) + level]);
             var tall = Volatile.Read(ref _tallHeads[partition]);
-            return tall is null ? 0 : Volatile.Read(ref tall[level - _headLevels]);
+            if (tall == 0) return 0;
+            return Volatile.Read(ref Unsafe.As<byte, long>(ref _arena.Chunk(tall)[Arena.Offset(tall) + (8 * (level - _headLevels))]));
         }
         var chunk = _arena.Chunk(node);
         return Volatile.Read(ref Unsafe.As<byte, long>(ref chunk[Arena.Offset(node) + NextOffset + (8 * level)]));
@@ -404,16 +406,19 @@ internal sealed class SkipListMemtable
                 return;
             }
             var tall = _tallHeads[partition];
-            if (tall is null)
+            if (tall == 0)
             {
-                // Published empty before the link below, so a reader that sees the tower's new top finds null there at worst.
-                tall = new long[MaxHeight - _headLevels];
+                // From the arena, so a tall part is no allocation of its own (the per-write allocation tests hold).
+                // Cleared (chunks are not) and published before the link below, so a reader that sees the tower's
+                // new top finds null there at worst.
+                tall = _arena.Allocate(8 * (MaxHeight - _headLevels));
+                _arena.Chunk(tall).AsSpan(Arena.Offset(tall), 8 * (MaxHeight - _headLevels)).Clear();
                 Volatile.Write(ref _tallHeads[partition], tall);
                 // After the reference: a reader that sees the bit finds the part.
                 ref var word = ref _hasTall[partition >> 6];
                 Volatile.Write(ref word, word | (1UL << (partition & 63)));
             }
-            Volatile.Write(ref tall[level - _headLevels], target);
+            Volatile.Write(ref Unsafe.As<byte, long>(ref _arena.Chunk(tall)[Arena.Offset(tall) + (8 * (level - _headLevels))]), target);
             return;
         }
         var chunk = _arena.Chunk(node);
