@@ -2,6 +2,7 @@ using System.Buffers;
 using Kv.Node.Cluster.Coordination;
 using Kv.Node.Storage;
 using Kv.Node.Tests.Support;
+using static Kv.Node.Tests.Support.RespCommands;
 
 namespace Kv.Node.Tests.Resp;
 
@@ -36,9 +37,6 @@ public sealed class ClusterErrorReplyTests
                      timeout + "$1\r\n1\r\n+OK\r\n+PONG\r\n", reply);
         Assert.Equal(2, failing.Failed);
     }
-
-    private static string Cmd(params string[] parts) =>
-        $"*{parts.Length}\r\n" + string.Concat(parts.Select(p => $"${p.Length}\r\n{p}\r\n"));
 
     /// <summary>Blind writes of keys starting "fail:" time out, after a yield, as a coordinator's would; other writes succeed after a yield.</summary>
     private sealed class FailingWritesKeyspace(IKeyspace inner) : ForwardingKeyspace(inner)

@@ -1,5 +1,6 @@
 using Kv.Node.Storage;
 using Kv.Node.Tests.Support;
+using static Kv.Node.Tests.Support.RespCommands;
 
 namespace Kv.Node.Tests.Resp;
 
@@ -27,9 +28,6 @@ public sealed class DurableWriteFailureTests
         await other.SendAsync(Cmd("PING"));
         Assert.Equal("+PONG\r\n", await other.ReceiveRepliesAsync(1));
     }
-
-    private static string Cmd(params string[] parts) =>
-        $"*{parts.Length}\r\n" + string.Concat(parts.Select(p => $"${p.Length}\r\n{p}\r\n"));
 
     /// <summary>Single-node semantics (a write's "+OK" is queued at once and sent when the write is durable); writes
     /// of keys starting "fail:" fail after a yield, as a failed WAL sync would.</summary>

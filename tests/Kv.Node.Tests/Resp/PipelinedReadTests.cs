@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using Kv.Node.Cluster.Coordination;
 using Kv.Node.Storage;
 using Kv.Node.Tests.Support;
+using static Kv.Node.Tests.Support.RespCommands;
 
 namespace Kv.Node.Tests.Resp;
 
@@ -114,9 +115,6 @@ public sealed class PipelinedReadTests
     private static byte[] Key(int i) => System.Text.Encoding.ASCII.GetBytes($"k{i}");
 
     private static byte[] Val(int i) => System.Text.Encoding.ASCII.GetBytes($"v{i}");
-
-    private static string Cmd(params string[] parts) =>
-        $"*{parts.Length}\r\n" + string.Concat(parts.Select(p => $"${p.Length}\r\n{p}\r\n"));
 
     /// <summary>Every read waits on a gate the test opens, then reads the inner keyspace into the caller's buffer.</summary>
     private sealed class GatedReadsKeyspace(IKeyspace inner) : ForwardingKeyspace(inner)
