@@ -78,6 +78,13 @@ public sealed class NodeOptions
     /// </summary>
     public int IoThreads { get; set; }
 
+    /// <summary>
+    /// Who serves RESP client sockets: the node's own epoll loop (<see cref="Resp.Net.EpollLoop"/>, whose
+    /// <see cref="IoThreads"/> threads share one epoll set) or the runtime's sockets. Epoll where supported (Linux
+    /// x86-64); elsewhere the runtime's sockets whatever this says. Internode messaging always uses the runtime's.
+    /// </summary>
+    public SocketEngine SocketEngine { get; set; } = SocketEngine.Epoll;
+
     public string LogLevel { get; set; } = "Information";
 
     /// <summary>Cluster membership and replication (--peer-port, --seeds, ...); a single node when PeerPort is 0.</summary>
@@ -85,4 +92,11 @@ public sealed class NodeOptions
 
     /// <summary>Grace period for in-flight requests at shutdown.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>See <see cref="NodeOptions.SocketEngine"/>.</summary>
+public enum SocketEngine
+{
+    Epoll,
+    Runtime,
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Kv.Node.Resp.Net;
 using Kv.Protocol.Resp;
 using Microsoft.Extensions.Logging;
 
@@ -23,7 +24,7 @@ internal sealed class RespConnection
 {
     private const int FlushEvery = 64 * 1024;
     private readonly RespServer _server;
-    private readonly Socket _socket;
+    private readonly IClientTransport _transport;
     private readonly Pipe _output;
     private readonly PipeReader _input;
     private readonly RespRequestParser _parser;
@@ -34,10 +35,11 @@ internal sealed class RespConnection
     private long _partialSinceTicks;
     private volatile bool _executing;
 
-    public RespConnection(RespServer server, Socket socket, long id)
+    public RespConnection(RespServer server, IClientTransport transport, long id)
     {
         _server = server;
-        _socket = socket;
+        _transport = transport;
+        var socket = transport.Socket;
         _logger = server.Logger;
         var options = server.Options;
         _output = new Pipe(new PipeOptions(
@@ -46,13 +48,16 @@ internal sealed class RespConnection
             readerScheduler: PipeScheduler.Inline, // the send loop runs on the flushing thread: no thread-pool hop per reply batch
             writerScheduler: PipeScheduler.Inline,
             useSynchronizationContext: false));
-        _input = PipeReader.Create(new NetworkStream(socket, ownsSocket: false), new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024));
+        _input = PipeReader.Create(transport.Input, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         _parser = new RespRequestParser(options.Password is null ? server.Limits : RespLimits.Unauthenticated);
         Context = new CommandContext(server, id, socket.RemoteEndPoint, new RespReplyWriter(_output.Writer)) { Request = _request };
         _lastActivityTicks = Environment.TickCount64;
     }
 
     public CommandContext Context { get; }
+
+    /// <summary>The transport's state, for a test's failure message.</summary>
+    internal string Describe() => $"client {Context.Id}: {_transport}, executing {_executing}";
 
     public long LastActivityTicks => Volatile.Read(ref _lastActivityTicks);
 
@@ -106,14 +111,7 @@ internal sealed class RespConnection
             await _output.Writer.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
             await sender.ConfigureAwait(false);
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (SocketException)
-            {
-            }
-            _socket.Dispose();
+            _transport.Close();
             _parser.Dispose();
             Context.Dispose();
         }
@@ -213,7 +211,7 @@ internal sealed class RespConnection
             _logger.LogWarning("client {Id} ({Remote}) disconnected: more than {Limit} bytes of replies unread (output-buffer-limit)",
                 Context.Id, Context.RemoteEndPoint, _server.Options.OutputBufferLimit);
             _output.Reader.CancelPendingRead();
-            _socket.Close(0);
+            _transport.Abort();
             return false;
         }
         var result = await flush.ConfigureAwait(false);
@@ -235,7 +233,7 @@ internal sealed class RespConnection
                     foreach (var segment in buffer)
                     {
                         var sent = 0;
-                        while (sent < segment.Length) sent += await _socket.SendAsync(segment[sent..], SocketFlags.None).ConfigureAwait(false);
+                        while (sent < segment.Length) sent += await _transport.SendAsync(segment[sent..]).ConfigureAwait(false);
                     }
                 }
                 finally

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Kv.Node.Hosting;
+using Kv.Node.Resp.Net;
 using Kv.Node.Storage;
 using Kv.Protocol.Resp;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,7 @@ public sealed class RespServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
     private ITimer? _sweeper;
+    private EpollLoop? _loop;
     private long _nextClientId;
 
     public RespServer(NodeOptions options, IKeyspace keyspace, TimeProvider time, ILoggerFactory loggerFactory)
@@ -69,6 +71,12 @@ public sealed class RespServer : IAsyncDisposable
 
     public int ConnectedClients => _connections.Count;
 
+    /// <summary>Every connection's transport state, for a test's failure message.</summary>
+    internal string DescribeConnections() => string.Join("; ", _connections.Values.Select(c => c.Describe()));
+
+    /// <summary>Who serves client sockets once started: "epoll" (<see cref="EpollLoop"/>) or "runtime" (.NET's sockets).</summary>
+    public string SocketEngineName => _loop is null ? "runtime" : "epoll";
+
     /// <summary>Completes when a client ran SHUTDOWN; the host then stops the node.</summary>
     public Task ShutdownRequested => _shutdownRequested.Task;
 
@@ -100,6 +108,8 @@ public sealed class RespServer : IAsyncDisposable
             throw new ConfigurationException($"cannot listen on {Options.Bind}:{Options.RespPort}: {e.Message} (is another server using the port? choose one with --resp-port)");
         }
         _listener = listener;
+        if (Options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
+            _loop = new EpollLoop(Options.IoThreads > 0 ? Options.IoThreads : Environment.ProcessorCount, Options.InlineCompletions, Logger);
         _acceptLoop = AcceptLoopAsync(listener);
         _sweeper = TimeProvider.System.CreateTimer(_ => Sweep(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
         Logger.LogInformation("RESP listening on {EndPoint}", listener.LocalEndPoint);
@@ -129,8 +139,19 @@ public sealed class RespServer : IAsyncDisposable
                 _ = RejectAsync(socket);
                 continue;
             }
+            IClientTransport transport;
+            try
+            {
+                transport = _loop is null ? new RuntimeSocketTransport(socket) : _loop.Register(socket);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+            {
+                Logger.LogWarning("cannot serve a new client: {Message}", e.Message);
+                socket.Dispose();
+                continue;
+            }
             var id = Interlocked.Increment(ref _nextClientId);
-            var connection = new RespConnection(this, socket, id);
+            var connection = new RespConnection(this, transport, id);
             _connections[id] = connection;
             _connectionTasks[id] = RunConnectionAsync(id, connection);
         }
@@ -205,6 +226,7 @@ public sealed class RespServer : IAsyncDisposable
         var all = Task.WhenAll(_connectionTasks.Values);
         var finished = await Task.WhenAny(all, Task.Delay(Options.ShutdownTimeout)).ConfigureAwait(false);
         if (finished != all) Logger.LogWarning("{Count} connections did not finish within the shutdown timeout", _connections.Count);
+        else _loop?.Dispose(); // still-running connections may need their I/O threads; a stopping process ends them anyway
     }
 
     public async ValueTask DisposeAsync()

@@ -164,6 +164,7 @@ internal static class ServerCommands
                 .Append("runtime:").Append(System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription).Append("\r\n")
                 .Append("process_id:").Append(Environment.ProcessId).Append("\r\n")
                 .Append("tcp_port:").Append(s.EndPoint?.Port ?? s.Options.RespPort).Append("\r\n")
+                .Append("socket_engine:").Append(s.SocketEngineName).Append("\r\n")
                 .Append("uptime_in_seconds:").Append(uptime).Append("\r\n")
                 .Append("uptime_in_days:").Append(uptime / 86400).Append("\r\n")
                 .Append("executable:").Append(Environment.ProcessPath).Append("\r\n\r\n");
