@@ -64,17 +64,18 @@ public sealed class NodeOptions
     public bool PrepopulateBlockCache { get; set; } = true;
 
     /// <summary>
-    /// Run socket completions on the runtime's epoll thread instead of handing each to the thread pool
-    /// (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS): one thread hop less per request. Process-wide, so it is
-    /// applied by <see cref="Program"/> before the first socket exists; in-process hosts (tests) ignore it.
+    /// Run a client's requests on the I/O thread that received them instead of handing each to the thread pool: one
+    /// thread hop less per request. The epoll socket engine reads it per server; for the runtime's sockets it is
+    /// process-wide (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS), applied by <see cref="Program"/> before the first
+    /// socket exists, so in-process hosts (tests) on that engine ignore it.
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
 
     /// <summary>
-    /// Socket I/O (epoll) threads (DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT); 0 = the runtime's choice, one per core
-    /// with inline completions. With inline completions these threads run the requests, so this is how many requests
-    /// run at once. Fewer suit nodes that share a machine (docs/protocol.md, "Threads"). Process-wide, like
-    /// <see cref="InlineCompletions"/>.
+    /// Socket I/O threads: the epoll socket engine's threads for RESP clients, and the runtime's socket threads
+    /// (DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT, process-wide) that serve internode messaging and, on the runtime
+    /// engine, the clients too. 0 = one per core. With inline completions these threads run the requests, so this is
+    /// how many requests run at once. Fewer suit nodes that share a machine (docs/protocol.md, "Threads").
     /// </summary>
     public int IoThreads { get; set; }
 

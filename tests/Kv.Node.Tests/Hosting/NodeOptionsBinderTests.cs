@@ -28,6 +28,15 @@ public sealed class NodeOptionsBinderTests
     }
 
     [Fact]
+    public void Bind_SocketEngine_DefaultsToEpollAndNamesTheChoicesWhenWrong()
+    {
+        Assert.Equal(SocketEngine.Epoll, Bind([]).SocketEngine);
+        Assert.Equal(SocketEngine.Runtime, Bind(["--socket-engine", "runtime"]).SocketEngine);
+        Assert.Equal(SocketEngine.Runtime, Bind([], new Dictionary<string, string?> { ["KV_SOCKET_ENGINE"] = "Runtime" }).SocketEngine);
+        Assert.Equal("socket-engine: 'uring' is not one of epoll, runtime", Assert.Throws<ConfigurationException>(() => Bind(["--socket-engine", "uring"])).Message);
+    }
+
+    [Fact]
     public void Bind_EngineReadAndWalOptions_DefaultsAndOverrides()
     {
         var defaults = Bind([]);
