@@ -109,7 +109,16 @@ public sealed class RespServer : IAsyncDisposable
         }
         _listener = listener;
         if (Options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
-            _loop = new EpollLoop(Options.IoThreads > 0 ? Options.IoThreads : Environment.ProcessorCount, Options.InlineCompletions, Logger);
+        {
+            try
+            {
+                _loop = new EpollLoop(Options.IoThreads > 0 ? Options.IoThreads : Environment.ProcessorCount, Options.InlineCompletions, Logger);
+            }
+            catch (IOException e)
+            {
+                Logger.LogWarning("the epoll socket engine could not start ({Message}); serving clients with the runtime's sockets", e.Message);
+            }
+        }
         _acceptLoop = AcceptLoopAsync(listener);
         _sweeper = TimeProvider.System.CreateTimer(_ => Sweep(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
         Logger.LogInformation("RESP listening on {EndPoint}", listener.LocalEndPoint);

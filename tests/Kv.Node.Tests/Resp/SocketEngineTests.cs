@@ -164,6 +164,24 @@ public sealed class SocketEngineTests
         Assert.Equal("+PONG\r\n", await last.ReceiveAsync(7));
     }
 
+    [Fact]
+    public async Task ServersStoppedAndStarted_EachServesItsOwnClients()
+    {
+        // A server's stop often finishes on one of its I/O threads (where its last connection ended), and the next
+        // server's epoll set may get the descriptor number the stopped one just closed: that thread must not go back
+        // to waiting on the number and take the next server's events.
+        for (var i = 0; i < 100; i++)
+        {
+            var server = await StartAsync(SocketEngine.Epoll);
+            var client = await server.RawAsync();
+            await client.SendAsync("*1\r\n$4\r\nPING\r\n");
+            Assert.Equal("+PONG\r\n", await client.ReceiveAsync(7, TimeSpan.FromSeconds(10)));
+            var stopping = server.DisposeAsync();
+            client.Dispose(); // the connection ends on an I/O thread, perhaps the one the stop continues on
+            await stopping;
+        }
+    }
+
     private static async Task<byte[]> ReadExactlyAsync(Socket socket, int length, int seed, int pauseEvery = 0)
     {
         var random = new Random(seed);

@@ -35,6 +35,8 @@ internal sealed unsafe class EpollLoop : IDisposable
     private uint[] _generations = new uint[64];
     private readonly Stack<int> _freeSlots = new();
     private int _slotsUsed;
+    private int _references; // the threads still running, plus one held by the owner until Dispose
+    private int _disposed;
     private volatile bool _stopping;
 
     public EpollLoop(int threads, bool inlineCompletions, ILogger logger)
@@ -60,6 +62,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             throw Epoll.Failure("epoll_ctl", errno);
         }
         _threads = new Thread[Math.Max(1, threads)];
+        _references = _threads.Length + 1;
         for (var i = 0; i < _threads.Length; i++)
         {
             _threads[i] = new Thread(Run) { IsBackground = true, Name = $"kv-resp-io-{i}" };
@@ -68,8 +71,6 @@ internal sealed unsafe class EpollLoop : IDisposable
     }
 
     public bool InlineCompletions { get; }
-
-    public int ThreadCount => _threads.Length;
 
     /// <summary>Takes over <paramref name="socket"/> (made non-blocking); its I/O must go through the result from now on.</summary>
     public EpollSocket Register(Socket socket)
@@ -127,9 +128,34 @@ internal sealed unsafe class EpollLoop : IDisposable
 
     private void Run()
     {
+        try
+        {
+            Serve();
+        }
+        finally
+        {
+            ReleaseReference();
+        }
+    }
+
+    /// <summary>
+    /// The descriptors close when the last thread has left and the owner has disposed. Closing them in Dispose, which
+    /// may run on a loop thread (the server's stop continues where its last connection ended), let that thread wait
+    /// on the closed number again, by then perhaps another loop's epoll set, and take that loop's events: its clients
+    /// hung (the long test suite, many servers in one process, caught it).
+    /// </summary>
+    private void ReleaseReference()
+    {
+        if (Interlocked.Decrement(ref _references) != 0) return;
+        Epoll.Close(_wake);
+        Epoll.Close(_epoll);
+    }
+
+    private void Serve()
+    {
         // One event per wait: a thread holds no ready socket that another idle thread could serve meanwhile.
         Epoll.Event ev;
-        while (true)
+        while (!_stopping)
         {
             var n = Epoll.Wait(_epoll, &ev, 1, -1);
             if (n < 0)
@@ -139,12 +165,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 if (!_stopping) _logger.LogCritical("epoll_wait failed: {Error}; this RESP I/O thread stops", Epoll.Failure("epoll_wait", errno).Message);
                 return;
             }
-            if (n == 0) continue;
-            if (ev.Data == WakeData)
-            {
-                if (_stopping) return;
-                continue;
-            }
+            if (n == 0 || ev.Data == WakeData) continue; // the wake-up is level-triggered: every thread sees it
             var slot = (int)(uint)ev.Data;
             var generation = (uint)(ev.Data >> 32);
             var slots = Volatile.Read(ref _slots);
@@ -162,24 +183,14 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
+    /// <summary>Stops the threads once each finishes what it runs; the last one closes the descriptors. Call after the
+    /// sockets are closed: events still coming are dropped. Never blocks (it may run on a loop thread).</summary>
     public void Dispose()
     {
-        if (_stopping) return;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stopping = true;
         ulong one = 1;
         Epoll.Write(_wake, (byte*)&one, sizeof(ulong));
-        var joined = true;
-        foreach (var thread in _threads)
-        {
-            if (thread != Thread.CurrentThread) joined &= thread.Join(TimeSpan.FromSeconds(5));
-        }
-        if (!joined)
-        {
-            // A thread still running a request would wait on a closed (perhaps reused) descriptor: leak the two instead.
-            _logger.LogWarning("RESP I/O threads did not stop within 5 s; leaving their epoll descriptors open");
-            return;
-        }
-        Epoll.Close(_wake);
-        Epoll.Close(_epoll);
+        ReleaseReference();
     }
 }

@@ -177,14 +177,27 @@ internal sealed class EpollSocket : IClientTransport, IValueTaskSource<int>
         _read.SetException(new OperationCanceledException());
     }
 
-    private unsafe int ReceiveOnce(Span<byte> buffer, out int errno)
+    private int ReceiveOnce(Span<byte> buffer, out int errno) =>
+        Transfer(ref MemoryMarshal.GetReference(buffer), buffer.Length, send: false, out errno);
+
+    private int SendOnce(ReadOnlySpan<byte> data, out int errno) =>
+        Transfer(ref MemoryMarshal.GetReference(data), data.Length, send: true, out errno);
+
+    /// <summary>One non-blocking recv or send; -1 with errno on failure (EBADF once the socket is closed).</summary>
+    private unsafe int Transfer(ref byte start, int length, bool send, out int errno)
     {
         var added = false;
         try
         {
             _handle.DangerousAddRef(ref added);
+            var fd = (int)_handle.DangerousGetHandle();
             nint n;
-            fixed (byte* p = buffer) n = Epoll.Receive((int)_handle.DangerousGetHandle(), p, (nuint)buffer.Length, Epoll.MsgDontWait);
+            fixed (byte* p = &start)
+            {
+                n = send
+                    ? Epoll.Send(fd, p, (nuint)length, Epoll.MsgNoSignal | Epoll.MsgDontWait)
+                    : Epoll.Receive(fd, p, (nuint)length, Epoll.MsgDontWait);
+            }
             errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
             return (int)n;
         }
@@ -224,28 +237,6 @@ internal sealed class EpollSocket : IClientTransport, IValueTaskSource<int>
         }
     }
 
-    private unsafe int SendOnce(ReadOnlySpan<byte> data, out int errno)
-    {
-        var added = false;
-        try
-        {
-            _handle.DangerousAddRef(ref added);
-            nint n;
-            fixed (byte* p = data) n = Epoll.Send((int)_handle.DangerousGetHandle(), p, (nuint)data.Length, Epoll.MsgNoSignal | Epoll.MsgDontWait);
-            errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
-            return (int)n;
-        }
-        catch (ObjectDisposedException)
-        {
-            errno = Epoll.EBADF;
-            return -1;
-        }
-        finally
-        {
-            if (added) _handle.DangerousRelease();
-        }
-    }
-
     public void Abort()
     {
         _aborted = true;
@@ -255,17 +246,7 @@ internal sealed class EpollSocket : IClientTransport, IValueTaskSource<int>
 
     public void Close()
     {
-        try
-        {
-            Socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        Socket.Dispose();
+        RuntimeSocketTransport.ShutdownAndDispose(Socket);
         _loop.Release(this);
     }
 

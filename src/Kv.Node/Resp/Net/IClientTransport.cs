@@ -32,11 +32,14 @@ internal sealed class RuntimeSocketTransport(Socket socket) : IClientTransport
 
     public void Abort() => Socket.Close(0);
 
-    public void Close()
+    public void Close() => ShutdownAndDispose(Socket);
+
+    /// <summary>Shuts both directions down (a socket already reset or closed is fine) and disposes.</summary>
+    internal static void ShutdownAndDispose(Socket socket)
     {
         try
         {
-            Socket.Shutdown(SocketShutdown.Both);
+            socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException)
         {
@@ -44,6 +47,6 @@ internal sealed class RuntimeSocketTransport(Socket socket) : IClientTransport
         catch (ObjectDisposedException)
         {
         }
-        Socket.Dispose();
+        socket.Dispose();
     }
 }
