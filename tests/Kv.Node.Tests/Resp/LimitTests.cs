@@ -6,13 +6,6 @@ namespace Kv.Node.Tests.Resp;
 /// <summary>The configurable limits: output buffer, request deadline, idle timeout, max clients, unauthenticated frames.</summary>
 public sealed class LimitTests
 {
-    private static async Task AssertPingAsync(TestServer server)
-    {
-        using var other = await server.RawAsync();
-        await other.SendAsync("*1\r\n$4\r\nPING\r\n");
-        Assert.Equal("+PONG\r\n", await other.ReceiveAsync(7));
-    }
-
     [Fact]
     public async Task OutputBufferLimit_ClientNeverReads_Disconnected()
     {
@@ -37,7 +30,7 @@ public sealed class LimitTests
         {
             // the server closed the socket while we were still sending: expected
         }
-        await AssertPingAsync(server);
+        await server.AssertServesPingAsync();
     }
 
     [Fact]
@@ -49,7 +42,7 @@ public sealed class LimitTests
         var (text, closed) = await client.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(10));
         Assert.True(closed);
         Assert.StartsWith("-ERR request not completed within request-timeout", text);
-        await AssertPingAsync(server);
+        await server.AssertServesPingAsync();
     }
 
     [Fact]

@@ -123,11 +123,7 @@ public sealed class SocketEngineTests
         var header = Encoding.ASCII.GetBytes($"${value.Length}\r\n");
         await Task.Delay(100);
         var slow = ReadExactlyAsync(client.Socket, header.Length + value.Length + 2, seed: 3, pauseEvery: 64 * 1024);
-        using (var other = await server.RawAsync())
-        {
-            await other.SendAsync("*1\r\n$4\r\nPING\r\n");
-            Assert.Equal("+PONG\r\n", await other.ReceiveAsync(7));
-        }
+        await server.AssertServesPingAsync();
         var received = await slow;
         Assert.Equal([.. header, .. value, .. "\r\n"u8], received);
     }
@@ -159,9 +155,7 @@ public sealed class SocketEngineTests
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (server.Server.ConnectedClients > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
         Assert.Equal(0, server.Server.ConnectedClients);
-        using var last = await server.RawAsync();
-        await last.SendAsync("*1\r\n$4\r\nPING\r\n");
-        Assert.Equal("+PONG\r\n", await last.ReceiveAsync(7));
+        await server.AssertServesPingAsync();
     }
 
     [Fact]

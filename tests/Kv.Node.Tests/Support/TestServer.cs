@@ -78,5 +78,13 @@ public sealed class TestServer : IAsyncDisposable
         return new RawClient(socket);
     }
 
+    /// <summary>Asserts that a new connection gets PONG for PING: the server still serves.</summary>
+    public async Task AssertServesPingAsync()
+    {
+        using var client = await RawAsync();
+        await client.SendAsync("*1\r\n$4\r\nPING\r\n");
+        Assert.Equal("+PONG\r\n", await client.ReceiveAsync(7));
+    }
+
     public async ValueTask DisposeAsync() => await _dispose();
 }
