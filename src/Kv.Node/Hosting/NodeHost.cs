@@ -2,6 +2,7 @@ using Kv.Engine;
 using Kv.Node.Cluster.Hosting;
 using Kv.Node.Cluster.Replica;
 using Kv.Node.Resp;
+using Kv.Node.Resp.Net;
 using Kv.Node.Storage;
 using Kv.Node.Time;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,9 @@ public sealed class NodeHost : IAsyncDisposable
 
     /// <summary>The cluster membership and coordinator when <c>--peer-port</c> is set; null for a single node.</summary>
     public ClusterNode? Cluster { get; private init; }
+
+    /// <summary>The epoll loop serving the node's sockets (clients and inbound peers); null with the runtime's sockets.</summary>
+    internal EpollLoop? SocketLoop { get; private init; }
 
     public Database Database { get; }
 
@@ -91,6 +95,19 @@ public sealed class NodeHost : IAsyncDisposable
         var keyspace = new EngineKeyspace(database, clock, time);
         ClusterNode? cluster = null;
         IKeyspace served = keyspace;
+        // One epoll loop for the node's sockets: RESP clients and inbound peer connections (docs/protocol.md, "Threads").
+        EpollLoop? loop = null;
+        if (options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
+        {
+            try
+            {
+                loop = new EpollLoop(options.IoThreads > 0 ? options.IoThreads : Environment.ProcessorCount, options.InlineCompletions, loggerFactory.CreateLogger("Kv.Node.Net"));
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning("the epoll socket engine could not start ({Message}); using the runtime's sockets", e.Message);
+            }
+        }
         RespServer server;
         try
         {
@@ -98,27 +115,29 @@ public sealed class NodeHost : IAsyncDisposable
             {
                 // A cluster member serves every key through the coordinator; its replica data lives in the same engine.
                 cluster = await ClusterNode.StartAsync(options.Cluster, directory, new EngineReplicaStore(database), clock,
-                    $"{options.Bind}:{options.RespPort}", time, loggerFactory).ConfigureAwait(false);
+                    $"{options.Bind}:{options.RespPort}", loop, time, loggerFactory).ConfigureAwait(false);
                 served = cluster.Keyspace;
                 logger.LogInformation("cluster member {Node} on peer port {Peer} (rf {Rf}, seeds {Seeds})", cluster.NodeId, cluster.PeerAddress, options.Cluster.ReplicationFactor, string.Join(",", options.Cluster.Seeds));
             }
-            server = new RespServer(options, served, time, loggerFactory) { Maintenance = new EngineMaintenance(database, directory, time) };
+            server = new RespServer(options, served, time, loggerFactory) { Maintenance = new EngineMaintenance(database, directory, time), SharedLoop = loop };
             await server.StartAsync().ConfigureAwait(false);
         }
         catch (System.Net.Sockets.SocketException e)
         {
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
+            loop?.Dispose();
             database.Dispose();
             throw new ConfigurationException($"peer-port: cannot listen on {options.Cluster.PeerHost}:{options.Cluster.PeerPort}: {e.Message}");
         }
         catch
         {
             if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
+            loop?.Dispose();
             database.Dispose();
             throw;
         }
         logger.LogInformation("kv-node serving data in {Directory} (sync: {Sync})", directory, options.Sync);
-        return new NodeHost(options, database, keyspace, server, logger) { Cluster = cluster };
+        return new NodeHost(options, database, keyspace, server, logger) { Cluster = cluster, SocketLoop = loop };
     }
 
     public async Task StopAsync()
@@ -127,6 +146,7 @@ public sealed class NodeHost : IAsyncDisposable
         _logger.LogInformation("stopping: no new connections, finishing in-flight requests");
         await Server.StopAsync().ConfigureAwait(false);
         if (Cluster is not null) await Cluster.DisposeAsync().ConfigureAwait(false);
+        SocketLoop?.Dispose();
         try
         {
             await Keyspace.FlushAsync().ConfigureAwait(false);

@@ -82,7 +82,8 @@ public sealed class NodeOptions
     /// <summary>
     /// Who serves RESP client sockets: the node's own epoll loop (<see cref="Resp.Net.EpollLoop"/>, whose
     /// <see cref="IoThreads"/> threads share one epoll set) or the runtime's sockets. Epoll where supported (Linux
-    /// x86-64); elsewhere the runtime's sockets whatever this says. Internode messaging always uses the runtime's.
+    /// x86-64); elsewhere the runtime's sockets whatever this says. A cluster node's inbound peer connections are received
+    /// through the same loop; its outbound ones (and their sends) use the runtime's sockets.
     /// </summary>
     public SocketEngine SocketEngine { get; set; } = SocketEngine.Epoll;
 

@@ -28,6 +28,7 @@ public sealed class RespServer : IAsyncDisposable
     private Task? _acceptLoop;
     private ITimer? _sweeper;
     private EpollLoop? _loop;
+    private bool _ownsLoop;
     private long _nextClientId;
 
     public RespServer(NodeOptions options, IKeyspace keyspace, TimeProvider time, ILoggerFactory loggerFactory)
@@ -65,6 +66,9 @@ public sealed class RespServer : IAsyncDisposable
     public EngineMaintenance? Maintenance { get; init; }
 
     internal CommandDispatcher Dispatcher { get; }
+
+    /// <summary>An epoll loop the host shares between this server and the internode transport (it disposes it).</summary>
+    internal EpollLoop? SharedLoop { get; init; }
 
     /// <summary>The bound endpoint (useful with port 0).</summary>
     public IPEndPoint? EndPoint => _listener?.LocalEndPoint as IPEndPoint;
@@ -108,8 +112,13 @@ public sealed class RespServer : IAsyncDisposable
             throw new ConfigurationException($"cannot listen on {Options.Bind}:{Options.RespPort}: {e.Message} (is another server using the port? choose one with --resp-port)");
         }
         _listener = listener;
-        if (Options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
+        if (SharedLoop is not null)
         {
+            _loop = SharedLoop;
+        }
+        else if (Options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
+        {
+            _ownsLoop = true;
             try
             {
                 _loop = new EpollLoop(Options.IoThreads > 0 ? Options.IoThreads : Environment.ProcessorCount, Options.InlineCompletions, Logger);
@@ -235,7 +244,7 @@ public sealed class RespServer : IAsyncDisposable
         var all = Task.WhenAll(_connectionTasks.Values);
         var finished = await Task.WhenAny(all, Task.Delay(Options.ShutdownTimeout)).ConfigureAwait(false);
         if (finished != all) Logger.LogWarning("{Count} connections did not finish within the shutdown timeout", _connections.Count);
-        else _loop?.Dispose(); // still-running connections may need their I/O threads; a stopping process ends them anyway
+        else if (_ownsLoop) _loop?.Dispose(); // still-running connections may need their I/O threads; a stopping process ends them anyway
     }
 
     public async ValueTask DisposeAsync()

@@ -75,8 +75,14 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Starts the transport, gossip and hint replay; joins the ring.</summary>
     /// <param name="clientAddress">host:port where this node serves RESP (gossiped for INFO ring).</param>
     /// <exception cref="System.Net.Sockets.SocketException">The peer port cannot be bound.</exception>
-    public static async Task<ClusterNode> StartAsync(ClusterOptions options, string dataDirectory, ILocalReplicaStore store, HybridLogicalClock clock,
-        string clientAddress, TimeProvider? time = null, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    public static Task<ClusterNode> StartAsync(ClusterOptions options, string dataDirectory, ILocalReplicaStore store, HybridLogicalClock clock,
+        string clientAddress, TimeProvider? time = null, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default) =>
+        StartAsync(options, dataDirectory, store, clock, clientAddress, socketLoop: null, time, loggers, cancellationToken);
+
+    /// <summary>As above, with inbound peer connections received through <paramref name="socketLoop"/> (the node's epoll
+    /// loop, shared with its RESP server; the caller disposes it after this node).</summary>
+    internal static async Task<ClusterNode> StartAsync(ClusterOptions options, string dataDirectory, ILocalReplicaStore store, HybridLogicalClock clock,
+        string clientAddress, Resp.Net.EpollLoop? socketLoop, TimeProvider? time = null, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
     {
         time ??= TimeProvider.System;
         loggers ??= NullLoggerFactory.Instance;
@@ -85,7 +91,7 @@ public sealed class ClusterNode : IAsyncDisposable
         Directory.CreateDirectory(clusterDirectory);
         var nodeId = options.NodeId ?? LoadOrCreate(Path.Combine(clusterDirectory, "node-id"), () => Guid.NewGuid().ToString("N")[..12]);
 
-        var transport = TcpTransport.Start(new TcpTransportOptions { ListenHost = options.PeerHost, ListenPort = options.PeerPort }, loggers.CreateLogger<TcpTransport>(), time);
+        var transport = TcpTransport.Start(new TcpTransportOptions { ListenHost = options.PeerHost, ListenPort = options.PeerPort, SocketLoop = socketLoop }, loggers.CreateLogger<TcpTransport>(), time);
         // A replica's response resumes its coordinator inline on the receive loop, and a write's deciding ack resumes the
         // write inline (CoordinatorOptions below): what follows (count an ack, compare a digest, write a client's reply)
         // is short and never blocks, and each saves a thread-pool hop.

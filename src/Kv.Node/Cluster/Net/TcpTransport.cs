@@ -173,8 +173,20 @@ public sealed class TcpTransport : IMessageTransport
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
         NodeAddress? from = null;
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024));
+        Resp.Net.EpollSocket? polled = null;
+        if (_options.SocketLoop is { } loop)
+        {
+            try
+            {
+                polled = loop.Register(socket);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                _logger.LogDebug("Internode connection from {Remote} uses the runtime's sockets: {Reason}", remote, e.Message);
+            }
+        }
+        var stream = polled?.Input ?? new NetworkStream(socket, ownsSocket: true);
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: polled is not null));
         try
         {
             from = await ReadHelloAsync(reader, remote, shutdown).ConfigureAwait(false);
@@ -220,7 +232,8 @@ public sealed class TcpTransport : IMessageTransport
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            await stream.DisposeAsync().ConfigureAwait(false);
+            if (polled is not null) polled.Close();
+            else await stream.DisposeAsync().ConfigureAwait(false);
             _inbound.TryRemove(socket, out _);
         }
     }

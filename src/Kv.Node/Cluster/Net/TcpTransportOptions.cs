@@ -17,6 +17,10 @@ public sealed class TcpTransportOptions
     /// </summary>
     public string? AdvertisedHost { get; set; }
 
+    /// <summary>When set, inbound peer connections are received through this loop (the node's epoll socket engine)
+    /// instead of the runtime's sockets; the owner disposes it after the transport.</summary>
+    internal Resp.Net.EpollLoop? SocketLoop { get; init; }
+
     /// <summary>Largest accepted frame (channel + payload). Bigger frames are refused on send and fatal on receive.</summary>
     public int MaxFrameLength { get; set; } = InternodeFrame.DefaultMaxFrameLength;
 

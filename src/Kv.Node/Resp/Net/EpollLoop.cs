@@ -65,12 +65,21 @@ internal sealed unsafe class EpollLoop : IDisposable
         _references = _threads.Length + 1;
         for (var i = 0; i < _threads.Length; i++)
         {
-            _threads[i] = new Thread(Run) { IsBackground = true, Name = $"kv-resp-io-{i}" };
+            _threads[i] = new Thread(Run) { IsBackground = true, Name = $"kv-io-{i}" };
             _threads[i].Start();
         }
     }
 
     public bool InlineCompletions { get; }
+
+    /// <summary>Sockets registered and not yet released.</summary>
+    internal int SocketCount
+    {
+        get
+        {
+            lock (_slotLock) return _slotsUsed - _freeSlots.Count;
+        }
+    }
 
     /// <summary>Takes over <paramref name="socket"/> (made non-blocking); its I/O must go through the result from now on.</summary>
     public EpollSocket Register(Socket socket)
@@ -162,7 +171,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             {
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno == Epoll.EINTR) continue;
-                if (!_stopping) _logger.LogCritical("epoll_wait failed: {Error}; this RESP I/O thread stops", Epoll.Failure("epoll_wait", errno).Message);
+                if (!_stopping) _logger.LogCritical("epoll_wait failed: {Error}; this socket I/O thread stops", Epoll.Failure("epoll_wait", errno).Message);
                 return;
             }
             if (n == 0 || ev.Data == WakeData) continue; // the wake-up is level-triggered: every thread sees it
@@ -178,7 +187,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             {
                 // Completions run the connection's code inline, which handles its own failures; this is a last guard so
                 // that one client's bug cannot stop a thread serving all the others.
-                _logger.LogError(e, "RESP I/O thread: unexpected error handling a socket event");
+                _logger.LogError(e, "socket I/O thread: unexpected error handling a socket event");
             }
         }
     }
