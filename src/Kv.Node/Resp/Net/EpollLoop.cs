@@ -84,7 +84,21 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// <summary>Takes over <paramref name="socket"/> (made non-blocking); its I/O must go through the result from now on.</summary>
     public EpollSocket Register(Socket socket)
     {
-        ObjectDisposedException.ThrowIf(_stopping, this);
+        // Hold the descriptors open while registering: a Register racing Dispose must not add the socket to whatever
+        // file a closed epoll number has become.
+        if (!TryAddReference()) throw new ObjectDisposedException(nameof(EpollLoop));
+        try
+        {
+            return RegisterHoldingReference(socket);
+        }
+        finally
+        {
+            ReleaseReference();
+        }
+    }
+
+    private EpollSocket RegisterHoldingReference(Socket socket)
+    {
         socket.Blocking = false;
         EpollSocket result;
         lock (_slotLock)
@@ -153,6 +167,16 @@ internal sealed unsafe class EpollLoop : IDisposable
     /// on the closed number again, by then perhaps another loop's epoll set, and take that loop's events: its clients
     /// hung (the long test suite, many servers in one process, caught it).
     /// </summary>
+    private bool TryAddReference()
+    {
+        while (true)
+        {
+            var references = Volatile.Read(ref _references);
+            if (references == 0 || _stopping) return false;
+            if (Interlocked.CompareExchange(ref _references, references + 1, references) == references) return true;
+        }
+    }
+
     private void ReleaseReference()
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
