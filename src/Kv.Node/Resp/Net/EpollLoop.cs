@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace Kv.Node.Resp.Net;
 
 /// <summary>
-/// The RESP server's socket threads: several threads waiting on one shared epoll set, so any idle thread serves any
-/// client that has something to read.
+/// The node's socket threads (RESP clients, and a cluster node's inbound peers): several threads waiting on one shared
+/// epoll set, so any idle thread serves any client that has something to read.
 /// </summary>
 /// <remarks>
 /// Why not the runtime's sockets: its engine gives each socket to one of its epoll threads for good. On a machine
