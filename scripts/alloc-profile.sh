@@ -11,14 +11,8 @@ test=${1:?usage: alloc-profile.sh TEST PIPELINE} pipe=${2:?usage: alloc-profile.
 n=${N:-150000} warm=${WARM:-100000} port=${PORT:-19640}
 [[ -x .tools/dotnet-trace ]] || dotnet tool install --tool-path .tools dotnet-trace >/dev/null
 dotnet build bench/kv-allocs -c Release -v quiet -nologo >/dev/null
-if [[ -z ${NODE_CMD:-} ]]; then
-  dotnet build src/Kv.Node -c Release -v quiet -nologo >/dev/null
-  NODE_CMD="dotnet src/Kv.Node/bin/Release/net10.0/kv-node.dll"
-fi
-work=$(mktemp -d /tmp/alloc-profile.XXXX)
-$NODE_CMD --data "$work/data" --resp-port "$port" --log-level Warning >"$work/log" 2>&1 & pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+source scripts/lib-node.sh
+start_probe_node alloc-profile "$port"
 redis-benchmark -p "$port" -t "$test" -n "$warm" -c 50 -P "$pipe" -d 100 -r 1000000 -q >/dev/null 2>&1
 # GC events at verbose level carry the allocation samples; the trace stops when the benchmark is done.
 # With job control on, the tracer runs in its own process group and keeps SIGINT (a background job of a script

@@ -11,14 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 test=${1:?usage: probe-node.sh TEST PIPELINE} pipe=${2:?usage: probe-node.sh TEST PIPELINE}
 n=${N:-150000} warm=${WARM:-150000} port=${PORT:-19600}
-if [[ -z ${NODE_CMD:-} ]]; then
-  dotnet build src/Kv.Node -c Release -v quiet -nologo >/dev/null
-  NODE_CMD="dotnet src/Kv.Node/bin/Release/net10.0/kv-node.dll"
-fi
-work=$(mktemp -d /tmp/probe-node.XXXX)
-$NODE_CMD --data "$work" --resp-port "$port" --log-level Warning >"$work/log" 2>&1 & pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+source scripts/lib-node.sh
+start_probe_node probe-node "$port"
 if [[ -n ${PREFILL:-} ]]; then
   redis-benchmark -p "$port" -t set -n "$PREFILL" -c 50 -P 16 -d 100 -r 1000000 -q >/dev/null 2>&1
   sleep "${SETTLE:-10}"

@@ -96,18 +96,7 @@ public sealed class NodeHost : IAsyncDisposable
         ClusterNode? cluster = null;
         IKeyspace served = keyspace;
         // One epoll loop for the node's sockets: RESP clients and inbound peer connections (docs/protocol.md, "Threads").
-        EpollLoop? loop = null;
-        if (options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
-        {
-            try
-            {
-                loop = new EpollLoop(options.IoThreads > 0 ? options.IoThreads : Environment.ProcessorCount, options.InlineCompletions, loggerFactory.CreateLogger("Kv.Node.Net"));
-            }
-            catch (IOException e)
-            {
-                logger.LogWarning("the epoll socket engine could not start ({Message}); using the runtime's sockets", e.Message);
-            }
-        }
+        var loop = EpollLoop.TryStart(options, loggerFactory.CreateLogger("Kv.Node.Net"));
         RespServer server;
         try
         {

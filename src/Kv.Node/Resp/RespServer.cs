@@ -28,7 +28,6 @@ public sealed class RespServer : IAsyncDisposable
     private Task? _acceptLoop;
     private ITimer? _sweeper;
     private EpollLoop? _loop;
-    private bool _ownsLoop;
     private long _nextClientId;
 
     public RespServer(NodeOptions options, IKeyspace keyspace, TimeProvider time, ILoggerFactory loggerFactory)
@@ -112,22 +111,7 @@ public sealed class RespServer : IAsyncDisposable
             throw new ConfigurationException($"cannot listen on {Options.Bind}:{Options.RespPort}: {e.Message} (is another server using the port? choose one with --resp-port)");
         }
         _listener = listener;
-        if (SharedLoop is not null)
-        {
-            _loop = SharedLoop;
-        }
-        else if (Options.SocketEngine == SocketEngine.Epoll && Epoll.IsSupported)
-        {
-            _ownsLoop = true;
-            try
-            {
-                _loop = new EpollLoop(Options.IoThreads > 0 ? Options.IoThreads : Environment.ProcessorCount, Options.InlineCompletions, Logger);
-            }
-            catch (IOException e)
-            {
-                Logger.LogWarning("the epoll socket engine could not start ({Message}); serving clients with the runtime's sockets", e.Message);
-            }
-        }
+        _loop = SharedLoop ?? EpollLoop.TryStart(Options, Logger);
         _acceptLoop = AcceptLoopAsync(listener);
         _sweeper = TimeProvider.System.CreateTimer(_ => Sweep(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
         Logger.LogInformation("RESP listening on {EndPoint}", listener.LocalEndPoint);
@@ -244,7 +228,7 @@ public sealed class RespServer : IAsyncDisposable
         var all = Task.WhenAll(_connectionTasks.Values);
         var finished = await Task.WhenAny(all, Task.Delay(Options.ShutdownTimeout)).ConfigureAwait(false);
         if (finished != all) Logger.LogWarning("{Count} connections did not finish within the shutdown timeout", _connections.Count);
-        else if (_ownsLoop) _loop?.Dispose(); // still-running connections may need their I/O threads; a stopping process ends them anyway
+        else if (SharedLoop is null) _loop?.Dispose(); // still-running connections may need their I/O threads; a stopping process ends them anyway
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Kv.Node.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Kv.Node.Resp.Net;
@@ -71,6 +72,25 @@ internal sealed unsafe class EpollLoop : IDisposable
     }
 
     public bool InlineCompletions { get; }
+
+    /// <summary>
+    /// The loop <paramref name="options"/> ask for (<see cref="NodeOptions.SocketEngine"/>, <see cref="NodeOptions.IoThreads"/>,
+    /// <see cref="NodeOptions.InlineCompletions"/>), or null for the runtime's sockets: when configured so, unsupported
+    /// here, or when the loop cannot start (logged).
+    /// </summary>
+    public static EpollLoop? TryStart(NodeOptions options, ILogger logger)
+    {
+        if (options.SocketEngine != SocketEngine.Epoll || !Epoll.IsSupported) return null;
+        try
+        {
+            return new EpollLoop(options.IoThreads > 0 ? options.IoThreads : Environment.ProcessorCount, options.InlineCompletions, logger);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning("the epoll socket engine could not start ({Message}); using the runtime's sockets", e.Message);
+            return null;
+        }
+    }
 
     /// <summary>Sockets registered and not yet released.</summary>
     internal int SocketCount
