@@ -4,6 +4,9 @@
 # per request (estimates: the runtime samples one allocation per ~100 KB).
 # Usage: scripts/alloc-profile.sh TEST PIPELINE        e.g. scripts/alloc-profile.sh set 1
 # Env: NODE_CMD (default: the Release build), N requests measured (150000), WARM requests first (100000), TOP (15).
+#   GCS=1 lists every collection during the run instead (how long it stopped the node's threads, bytes promoted),
+#   STACKS=FILTER the call stacks behind the samples whose "TYPE KIND size~SIZE" contains FILTER, e.g.
+#   STACKS="Byte[] Small size~4K" (STACKS=" " matches every sample).
 # Installs dotnet-trace into .tools/ (NuGet) and builds bench/kv-allocs on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +27,7 @@ sleep 2
 redis-benchmark -p "$port" -t "$test" -n "$n" -c 50 -P "$pipe" -d 100 -r 1000000 --csv 2>/dev/null | tail -n 1 |
   sed 's/"//g' | awk -F, -v p="$pipe" '{ printf "%s -P%s  %s req/s  p99 %s ms\n", $1, p, $2, $7 }'
 kill -INT $tracer 2>/dev/null; wait $tracer 2>/dev/null || true
-dotnet bench/kv-allocs/bin/Release/net10.0/kv-allocs.dll "$work/trace.nettrace" "$n" "${TOP:-15}"
+allocs=bench/kv-allocs/bin/Release/net10.0/kv-allocs.dll
+if [[ -n ${GCS:-} ]]; then dotnet $allocs --gcs "$work/trace.nettrace"
+elif [[ -n ${STACKS:-} ]]; then dotnet $allocs --stacks "$STACKS" "$work/trace.nettrace" "${TOP:-6}"
+else dotnet $allocs "$work/trace.nettrace" "$n" "${TOP:-15}"; fi

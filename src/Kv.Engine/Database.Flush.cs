@@ -1,3 +1,4 @@
+using Kv.Engine.Cache;
 using Kv.Engine.Format;
 using Kv.Engine.Manifest;
 using Kv.Engine.Memtable;
@@ -207,7 +208,7 @@ public sealed partial class Database
             using (var builder = new TableBuilder(file, _tableOptions))
             {
                 if (_options.PrepopulateBlockCacheOnFlush && _blockCache is { } cache)
-                    builder.DataBlockWritten = (offset, contents) => cache.Insert(number, offset, contents.ToArray());
+                    builder.DataBlockWritten = (offset, contents) => cache.Insert(number, offset, BlockCache.CopyBlock(contents));
                 using var iterator = memtable.NewIterator();
                 WriteWinners(iterator, builder);
                 properties = builder.Finish();

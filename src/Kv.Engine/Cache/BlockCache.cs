@@ -106,6 +106,23 @@ public sealed class BlockCache
         return true;
     }
 
+    /// <summary>
+    /// A new array for a block that will be cached: allocated on the pinned object heap, which is collected only with
+    /// generation 2 and never copied. A cached block lives until evicted, so an ordinary array would be copied by the
+    /// young-generation collections that promote it: a memtable flush inserts tens of megabytes of blocks at once, and
+    /// with ordinary arrays the next generation-0 collection stopped every thread for 15-40 ms to copy them
+    /// (docs/engine.md, "Cached blocks and the GC").
+    /// </summary>
+    public static byte[] NewBlock(int length) => GC.AllocateUninitializedArray<byte>(length, pinned: true);
+
+    /// <summary>A copy of <paramref name="contents"/> made by <see cref="NewBlock"/>.</summary>
+    public static byte[] CopyBlock(ReadOnlySpan<byte> contents)
+    {
+        var block = NewBlock(contents.Length);
+        contents.CopyTo(block);
+        return block;
+    }
+
     /// <summary>Caches <paramref name="block"/> (which the caller must never modify again), evicting blocks of the
     /// shard not referenced since the clock hand last passed, as needed. A block already cached under the same key
     /// is replaced.</summary>

@@ -379,11 +379,11 @@ public sealed class TableReader : IDisposable
             byte[] result;
             if (compression == BlockCompression.None)
             {
-                result = contents.ToArray();
+                result = BlockCache.CopyBlock(contents);
             }
             else
             {
-                result = new byte[DecompressedLength(contents, offset, out var headerLength)];
+                result = BlockCache.NewBlock(DecompressedLength(contents, offset, out var headerLength));
                 Decompress(contents, headerLength, result, offset);
             }
             _cache.Insert(FileNumber, offset, result);
