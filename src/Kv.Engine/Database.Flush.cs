@@ -46,6 +46,36 @@ public sealed partial class Database
     }
 
     /// <summary>
+    /// Has a pool thread switch the full memtable (once: further calls while it is queued do nothing). Not done on
+    /// the writer's thread, usually a connection's I/O thread: the switch opens a log, allocates a memtable and waits
+    /// for the full generation's groups to commit, several milliseconds in all. Writers go on into the full memtable
+    /// meanwhile; <see cref="WaitWhileOverfullAsync"/> bounds it.
+    /// </summary>
+    private void QueueRotation()
+    {
+        if (Interlocked.CompareExchange(ref _rotationQueued, 1, 0) != 0) return;
+        ThreadPool.UnsafeQueueUserWorkItem(static db => db.RotateQueued(), this, preferLocal: false);
+    }
+
+    private int _rotationQueued; // 1 while a pool thread is queued to switch the full memtable
+
+    private void RotateQueued()
+    {
+        try
+        {
+            TryRotateIfFull(_active);
+        }
+        catch (Exception e) // the database failed or is closing, which writes report; a pool thread must not die of it
+        {
+            _logger.LogDebug(e, "memtable switch not made");
+        }
+        finally
+        {
+            Volatile.Write(ref _rotationQueued, 0);
+        }
+    }
+
+    /// <summary>
     /// Backpressure for async writers while another thread's rotation is held up (previous flush still running, or an
     /// L0 stall): once the active memtable is twice its limit, wait without blocking a thread until it is switched.
     /// </summary>

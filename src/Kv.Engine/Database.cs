@@ -144,28 +144,62 @@ public sealed partial class Database : IDisposable
         if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
     }
 
-    /// <summary>As <see cref="Write"/>, waiting for the WAL's group commit asynchronously.</summary>
-    public async ValueTask WriteAsync(WriteBatch batch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// As <see cref="Write"/>, waiting for the WAL's group commit asynchronously. The batch is copied before this
+    /// returns: the caller may clear and reuse it at once, without waiting for the returned task.
+    /// </summary>
+    /// <remarks>
+    /// With per-write sync (the default) nothing runs here after the commit: the WAL's group leader inserts the group
+    /// into the memtable and lets its writers out of their generation (<see cref="AttachApplier"/>), and the task
+    /// returned is the group's own, so a write allocates no state machine of its own and never resumes. A switch of a
+    /// full memtable is tried before entering, not after the write as a writer of the full generation: a rotation
+    /// waits for that generation's writers, which would include this one.
+    /// </remarks>
+    public ValueTask WriteAsync(WriteBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
-        if (batch.Count == 0) return;
-        if (_active.Memtable.ApproximateMemoryUsage >= 2 * _options.MemtableSizeBytes) await WaitWhileOverfullAsync(cancellationToken).ConfigureAwait(false);
+        if (batch.Count == 0) return default;
+        if (_active.Memtable.ApproximateMemoryUsage >= 2 * _options.MemtableSizeBytes)
+            return WriteWhenRoomAsync(batch.Clone(), cancellationToken);
+        return AppendAsync(batch, cancellationToken);
+    }
+
+    private async ValueTask WriteWhenRoomAsync(WriteBatch batch, CancellationToken cancellationToken)
+    {
+        await WaitWhileOverfullAsync(cancellationToken).ConfigureAwait(false);
+        await AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask AppendAsync(WriteBatch batch, CancellationToken cancellationToken)
+    {
+        if (_active.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) QueueRotation();
         var generation = EnterWriter();
+        var appliedByWal = generation.Wal.AppliesAsyncRecords;
+        ValueTask append;
         try
         {
-            // With per-write sync the WAL's group leader inserts the group before this resumes (AttachApplier).
-            var applied = generation.Wal.AppliesAsyncRecords;
-            await generation.Wal.AppendAsync(batch.PayloadMemory, cancellationToken).ConfigureAwait(false);
-            if (!applied) Insert(generation.Memtable, batch.Payload);
+            append = generation.Wal.AppendAsync(batch.PayloadMemory, cancellationToken);
+        }
+        catch
+        {
+            generation.ExitWriter(); // not appended: the WAL will not let this writer out
+            throw;
+        }
+        Interlocked.Add(ref _bytesWritten, batch.ByteSize);
+        Interlocked.Increment(ref _groupedWrites);
+        if (appliedByWal) return append;
+        // Without per-write sync the append completes before it returns (the log is synced by time or not at all).
+        try
+        {
+            append.GetAwaiter().GetResult();
+            Insert(generation.Memtable, batch.Payload);
         }
         finally
         {
             generation.ExitWriter();
         }
-        Interlocked.Add(ref _bytesWritten, batch.ByteSize);
-        Interlocked.Increment(ref _groupedWrites);
-        if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) TryRotateIfFull(generation);
+        return default;
     }
 
     private MemtableGeneration EnterWriter()
@@ -201,6 +235,7 @@ public sealed partial class Database : IDisposable
     {
         var memtable = generation.Memtable;
         generation.Wal.GroupApplier = (payloads, ends) => InsertGroup(memtable, payloads, ends);
+        generation.Wal.GroupReleased = generation.ExitWriters;
     }
 
     /// <summary>Inserts a durable group of batches under one hold of the insert lock; each batch keeps its own sequence.</summary>

@@ -42,6 +42,10 @@ internal sealed class MemtableGeneration
 
     public void ExitWriter() => Interlocked.Decrement(ref _writers);
 
+    /// <summary>Lets <paramref name="count"/> writers out at once: the WAL's group leader, for the asynchronous
+    /// writers of a group it has applied (or failed).</summary>
+    public void ExitWriters(int count) => Interlocked.Add(ref _writers, -count);
+
     public void Seal() => Interlocked.Exchange(ref _sealed, 1);
 
     /// <summary>Waits until every writer that entered before <see cref="Seal"/> has inserted and left.</summary>

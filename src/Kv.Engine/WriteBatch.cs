@@ -75,6 +75,16 @@ public sealed class WriteBatch
         _count = 0;
     }
 
+    /// <summary>An independent copy, for a write that must outlive its caller's use of this batch.</summary>
+    internal WriteBatch Clone()
+    {
+        var copy = new WriteBatch(_length);
+        _buffer.AsSpan(0, _length).CopyTo(copy._buffer);
+        copy._length = _length;
+        copy._count = _count;
+        return copy;
+    }
+
     /// <summary>The encoded batch, header included.</summary>
     internal ReadOnlySpan<byte> Payload
     {

@@ -55,6 +55,7 @@ public sealed class WalWriter : IDisposable
     private readonly List<Waiter> _waiters = [];
     private TaskCompletionSource? _asyncWaiters;
     private WalGroupApplier? _applier;
+    private Action<int>? _released;
     private AsyncRecords _records = new();
     // Records of groups done applying, for the next groups to reuse. Several groups can be out at once (one writing,
     // others still applying), and a fresh AsyncRecords regrows its buffer from 4 KiB, so keeping only one spare
@@ -120,6 +121,22 @@ public sealed class WalWriter : IDisposable
         set
         {
             lock (_mutex) _applier = value;
+        }
+    }
+
+    /// <summary>
+    /// Called once per group of <see cref="AppendAsync"/> records that <see cref="GroupApplier"/> handles, when the
+    /// group is done: after the applier ran (or threw), or when the group could not be written; with the number of
+    /// records, before their appenders are released. The database lets the group's writers out of their memtable
+    /// generation this way, so an appender has nothing left to do when its wait completes and need not resume at all
+    /// (each resumption was an async state machine box per write). Set before the first append.
+    /// </summary>
+    public Action<int>? GroupReleased
+    {
+        get => _released;
+        set
+        {
+            lock (_mutex) _released = value;
         }
     }
 
@@ -352,10 +369,12 @@ public sealed class WalWriter : IDisposable
                 $"the WAL '{_path}' failed to {(sync ? "write and sync" : "write")} ({error.Message}); its unsynced records are not durable " +
                 "and it accepts no more writes: close the database and reopen it to recover from the log", error);
             _logger?.LogError(error, "WAL {Path}: write/sync failed; the log is closed to writes", _path);
+            var failed = records.Count + _records.Count; // this group's and the next one's: never applied
+            _records.Clear();
+            if (failed > 0) _released?.Invoke(failed);
             asyncWaiters?.TrySetException(_failure);
             _asyncWaiters?.TrySetException(_failure);
             _asyncWaiters = null;
-            _records.Clear(); // their appenders failed: never applied
         }
         _leaderActive = false;
         var nextLeader = ReleaseWaitersLocked();
@@ -392,8 +411,10 @@ public sealed class WalWriter : IDisposable
                 Monitor.Enter(_mutex);
             }
         }
+        var applied = records.Count;
         records.Clear();
         if (_spareRecords.Count < MaxSpareRecords) _spareRecords.Push(records);
+        if (applied > 0) _released?.Invoke(applied);
         if (applyError is null) asyncWaiters?.TrySetResult();
         else asyncWaiters?.TrySetException(applyError);
     }

@@ -130,33 +130,14 @@ public sealed class EngineKeyspace : IKeyspace
         _batches.Enqueue(batch);
     }
 
+    /// <summary>Writes <paramref name="batch"/> and returns it to the pool at once: the engine copies a batch before
+    /// its <see cref="Database.WriteAsync"/> returns, so the returned task is the write's own, with nothing to run
+    /// after it.</summary>
     private ValueTask Commit(WriteBatch batch, CancellationToken cancellationToken)
     {
-        ValueTask write;
         try
         {
-            write = _db.WriteAsync(batch, cancellationToken);
-        }
-        catch
-        {
-            ReturnBatch(batch);
-            throw;
-        }
-        if (write.IsCompletedSuccessfully)
-        {
-            write.GetAwaiter().GetResult();
-            ReturnBatch(batch);
-            return default;
-        }
-        return AwaitCommitAsync(write, batch);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask AwaitCommitAsync(ValueTask write, WriteBatch batch)
-    {
-        try
-        {
-            await write.ConfigureAwait(false);
+            return _db.WriteAsync(batch, cancellationToken);
         }
         finally
         {

@@ -408,6 +408,56 @@ public class DatabaseTests
     }
 
     [Fact]
+    public async Task WriteAsync_BatchClearedAndRefilledBeforeTheWriteIsDurable_WritesWhatItHeldWhenCalled()
+    {
+        var counting = new CountingFileSystem(new InMemoryFileSystem());
+        var options = Mem(new InMemoryFileSystem());
+        options.FileSystem = counting;
+        using var db = Database.Open("/db", options);
+        counting.SyncGate.Reset(); // every write below waits for a sync held back until all are issued
+        var batch = new WriteBatch();
+        var writes = new List<Task>();
+        for (var i = 0; i < 20; i++)
+        {
+            batch.Clear();
+            batch.Put(B($"k{i}"), B($"v{i}"), 1);
+            writes.Add(db.WriteAsync(batch).AsTask());
+        }
+        Assert.DoesNotContain(writes, w => w.IsCompleted);
+        counting.SyncGate.Set();
+        await Task.WhenAll(writes);
+        for (var i = 0; i < 20; i++) Assert.Equal(B($"v{i}"), db.Get(B($"k{i}")).Value);
+    }
+
+    [Fact]
+    public async Task WriteAsync_ManyConcurrentWritersAcrossMemtableSwitches_AllReadableAndCloseDoesNotWait()
+    {
+        // Async writers leave their memtable generation when the WAL's group leader releases their group, and the
+        // switch of a full memtable waits for exactly those writers: a lost release would hang the switch or close.
+        var fs = new InMemoryFileSystem();
+        var db = Database.Open("/db", Mem(fs, memtable: 8 * 1024));
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var batch = new WriteBatch();
+            for (var i = 0; i < 300; i++)
+            {
+                batch.Clear();
+                batch.Put(B($"w{w}-{i}"), new byte[100], 1);
+                await db.WriteAsync(batch);
+            }
+        })).ToList();
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(db.GetStats().FlushCount > 10, $"{db.GetStats().FlushCount} flushes: the memtable never filled?");
+        for (var w = 0; w < 8; w++)
+            for (var i = 0; i < 300; i++)
+                Assert.Equal(ReadStatus.Found, db.Get(B($"w{w}-{i}")).Status);
+        var close = Task.Run(db.Dispose);
+        await close.WaitAsync(TimeSpan.FromSeconds(60));
+        using var reopened = Database.Open("/db", Mem(fs, memtable: 8 * 1024));
+        Assert.Equal(ReadStatus.Found, reopened.Get(B("w7-299")).Status);
+    }
+
+    [Fact]
     public async Task WriteAsync_Batch_IsAppliedAtomically()
     {
         using var db = Database.Open("/db", Mem(new InMemoryFileSystem()));

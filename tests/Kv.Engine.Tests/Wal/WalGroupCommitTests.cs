@@ -184,6 +184,65 @@ public class WalGroupCommitTests
     }
 
     [Fact]
+    public async Task AppendAsync_GroupReleased_CountsEachGroupsRecordsAfterItsApplyAndBeforeItsAppendersResume()
+    {
+        var fs = new CountingFileSystem(NewFs());
+        using var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
+        var applied = 0;
+        var releases = new List<(int Count, int AppliedBefore)>();
+        wal.GroupApplier = (_, ends) => Interlocked.Add(ref applied, ends.Length);
+        wal.GroupReleased = count => { lock (releases) releases.Add((count, Volatile.Read(ref applied))); };
+        fs.SyncGate.Reset();
+        var leader = wal.AppendAsync(Payload(0, 100), CancellationToken.None).AsTask();
+        WaitUntil(() => fs.SyncsStarted == 1);
+        var followers = Enumerable.Range(1, Followers).Select(i => wal.AppendAsync(Payload(i, 100), CancellationToken.None).AsTask()).ToList();
+        lock (releases) Assert.Empty(releases);
+        fs.SyncGate.Set();
+        await leader;
+        lock (releases) Assert.Equal(1, releases[0].Count); // released before its appender resumed
+        await Task.WhenAll(followers);
+        lock (releases)
+        {
+            Assert.Equal([1, Followers], releases.Select(r => r.Count).Order());
+            Assert.All(releases, r => Assert.True(r.AppliedBefore >= r.Count, $"released {r.Count} with {r.AppliedBefore} applied"));
+        }
+    }
+
+    [Fact]
+    public async Task AppendAsync_SyncFails_GroupReleasedCountsTheFailedGroupAndTheOneQueuedBehindIt()
+    {
+        var inner = NewFs();
+        var fs = new CountingFileSystem(inner);
+        var wal = WalWriter.Create(fs, "/w/1.log", new WalOptions());
+        var released = 0;
+        wal.GroupApplier = (_, _) => throw new InvalidOperationException("a failed group is never applied");
+        wal.GroupReleased = count => Interlocked.Add(ref released, count);
+        fs.SyncGate.Reset();
+        var first = wal.AppendAsync(Payload(0, 10), CancellationToken.None).AsTask();
+        WaitUntil(() => fs.SyncsStarted == 1);
+        var queued = Enumerable.Range(1, 4).Select(i => wal.AppendAsync(Payload(i, 10), CancellationToken.None).AsTask()).ToList();
+        inner.Crash(); // the sync in flight now fails
+        fs.SyncGate.Set();
+        await Assert.ThrowsAsync<IOException>(() => first);
+        foreach (var task in queued) await Assert.ThrowsAsync<IOException>(() => task);
+        Assert.Equal(5, Volatile.Read(ref released));
+        Assert.Throws<IOException>(() => wal.AppendAsync(Payload(9, 10), CancellationToken.None)); // refused before any record: nothing to release
+        Assert.Equal(5, Volatile.Read(ref released));
+        try { wal.Dispose(); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task AppendAsync_GroupApplierThrows_TheGroupIsReleasedAllTheSame()
+    {
+        using var wal = WalWriter.Create(NewFs(), "/w/1.log", new WalOptions());
+        var released = 0;
+        wal.GroupApplier = (_, _) => throw new InvalidOperationException("memtable full");
+        wal.GroupReleased = count => Interlocked.Add(ref released, count);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => wal.AppendAsync(Payload(0, 10), CancellationToken.None).AsTask());
+        Assert.Equal(1, Volatile.Read(ref released));
+    }
+
+    [Fact]
     public void GroupApplier_PeriodicSync_AsyncRecordsAreTheCallersToApply()
     {
         using var wal = WalWriter.Create(NewFs(), "/w/1.log", new WalOptions { SyncMode = WalSyncMode.Periodic });

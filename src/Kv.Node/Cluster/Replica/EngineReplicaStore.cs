@@ -18,14 +18,26 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
 {
     public Database Database { get; } = database;
 
-    /// <remarks>Returns the engine's own task (no state machine of its own): the batch is the engine's until it completes.</remarks>
+    /// <remarks>Returns the engine's own task (no state machine of its own). The engine copies a batch before
+    /// <see cref="Database.WriteAsync"/> returns, so each thread fills one batch of its own over and over.</remarks>
     public ValueTask ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken = default)
     {
-        var batch = new WriteBatch(mutation.StorageKey.Length + mutation.Value.Length + 32);
+        var batch = t_batch ??= new WriteBatch();
+        batch.Clear();
         if (mutation.Kind == MutationKind.Tombstone) batch.Delete(mutation.StorageKey.Span, mutation.Timestamp);
         else batch.Put(mutation.StorageKey.Span, mutation.Value.Span, mutation.Timestamp, mutation.ExpiresAt);
-        return Database.WriteAsync(batch, cancellationToken);
+        try
+        {
+            return Database.WriteAsync(batch, cancellationToken);
+        }
+        finally
+        {
+            if (batch.ByteSize > MaxRetainedBatchBytes) t_batch = null; // a huge value's buffer goes back to the GC
+        }
     }
+
+    private const int MaxRetainedBatchBytes = 64 * 1024;
+    [ThreadStatic] private static WriteBatch? t_batch;
 
     public ValueTask<ReplicaCell> ReadAsync(ReadOnlyMemory<byte> storageKey, CancellationToken cancellationToken = default)
     {
