@@ -5,7 +5,9 @@
 # Usage: scripts/probe-cluster.sh TEST PIPELINE        e.g. scripts/probe-cluster.sh set 16
 # Env: NODE_CMD (default: the Release build), N requests measured (100000), WARM requests first (150000, so the JIT
 # has settled on all three nodes), IO_THREADS per node (1, as co-located nodes should run), and any DOTNET_* variable
-# to compare runtime settings. Run alternating A/B pairs.
+# to compare runtime settings. Run alternating A/B pairs. TRACE=1 also traces the coordinator's GC events during the
+# measured run and prints its allocations per request, or with GCS=1 / STACKS=FILTER what scripts/alloc-profile.sh
+# prints for them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 test=${1:?usage: probe-cluster.sh TEST PIPELINE} pipe=${2:?usage: probe-cluster.sh TEST PIPELINE}
@@ -30,10 +32,14 @@ done
 [[ $up -ge 3 ]] || { echo "the cluster did not form ($up members NORMAL and up)" >&2; exit 2; }
 cpu() { for p in "${pids[@]}"; do awk '{printf "%d ", $14 + $15}' /proc/$p/stat; done; }
 redis-benchmark -p "$resp" -t "$test" -n "$warm" -c 50 -P "$pipe" -d 100 -r 1000000 -q >/dev/null 2>&1
+source scripts/lib-node.sh
+[[ -n ${TRACE:-} ]] && start_gc_trace "${pids[0]}" "$work/trace.nettrace"
 c0=$(cpu)
 out=$(redis-benchmark -p "$resp" -t "$test" -n "$n" -c 50 -P "$pipe" -d 100 -r 1000000 --csv 2>/dev/null | tail -1)
 c1=$(cpu)
+[[ -n ${TRACE:-} ]] && stop_gc_trace
 echo "$out" | sed 's/"//g' | awk -F, -v n="$n" -v a="$c0" -v b="$c1" -v p="$pipe" '{
   split(a, x, " "); split(b, y, " ")
   printf "%s -P%s  %s req/s  p50 %s ms  p99 %s ms  node CPU us/req: coordinator %.1f, replicas %.1f %.1f\n", $1, p, $2, $5, $7,
     (y[1] - x[1]) * 10000 / n, (y[2] - x[2]) * 10000 / n, (y[3] - x[3]) * 10000 / n }'
+[[ -z ${TRACE:-} ]] || report_gc_trace "$work/trace.nettrace" "$n"
