@@ -151,9 +151,9 @@ public sealed partial class Database : IDisposable
     /// <remarks>
     /// With per-write sync (the default) nothing runs here after the commit: the WAL's group leader inserts the group
     /// into the memtable and lets its writers out of their generation (<see cref="AttachApplier"/>), and the task
-    /// returned is the group's own, so a write allocates no state machine of its own and never resumes. A switch of a
-    /// full memtable is tried before entering, not after the write as a writer of the full generation: a rotation
-    /// waits for that generation's writers, which would include this one.
+    /// returned is the group's own, so a write allocates no state machine of its own and never resumes. A full
+    /// memtable is switched by a pool thread this queues (<see cref="QueueRotation"/>), never by the writer: the
+    /// switch waits for the full generation's writers to commit, and the writer's thread is usually a connection's.
     /// </remarks>
     public ValueTask WriteAsync(WriteBatch batch, CancellationToken cancellationToken = default)
     {
@@ -174,7 +174,7 @@ public sealed partial class Database : IDisposable
     private ValueTask AppendAsync(WriteBatch batch, CancellationToken cancellationToken)
     {
         if (_active.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) QueueRotation();
-        var generation = EnterWriter();
+        var generation = EnterWriter(rotateIfFull: false);
         var appliedByWal = generation.Wal.AppliesAsyncRecords;
         ValueTask append;
         try
@@ -202,13 +202,17 @@ public sealed partial class Database : IDisposable
         return default;
     }
 
-    private MemtableGeneration EnterWriter()
+    /// <summary>Enters the active generation as a writer. A synchronous writer first switches a full memtable itself
+    /// (waiting for the switch); an asynchronous one only enters: its caller queued the switch, and
+    /// <see cref="WaitWhileOverfullAsync"/> bounds the memtable meanwhile, so a connection's thread never waits on the
+    /// rotate lock for a switch.</summary>
+    private MemtableGeneration EnterWriter(bool rotateIfFull = true)
     {
         while (true)
         {
             ThrowIfUnusable();
             var generation = _active;
-            if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes)
+            if (rotateIfFull && generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes)
             {
                 RotateIfFull(generation);
                 continue;
