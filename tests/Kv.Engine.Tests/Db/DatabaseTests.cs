@@ -379,16 +379,23 @@ public class DatabaseTests
         Assert.Throws<ObjectDisposedException>(() => db.Get(B("k")));
     }
 
+    /// <summary>A database whose syncs wait at <see cref="CountingFileSystem.SyncGate"/>, closed (held) on return.</summary>
+    private static Database OpenWithSyncsHeld(out CountingFileSystem counting)
+    {
+        counting = new CountingFileSystem(new InMemoryFileSystem());
+        var options = Mem(new InMemoryFileSystem());
+        options.FileSystem = counting;
+        var db = Database.Open("/db", options);
+        counting.SyncGate.Reset();
+        return db;
+    }
+
     [Fact]
     public async Task WriteAsync_CancelledWhileItsGroupSyncs_IsStillVisibleOnceDurable()
     {
         // A write whose caller stopped waiting is in the log and comes back after a restart, so it must be readable
         // before one too: the WAL's group leader inserts it whether or not its appender still waits.
-        var counting = new CountingFileSystem(new InMemoryFileSystem());
-        var options = Mem(new InMemoryFileSystem());
-        options.FileSystem = counting;
-        using var db = Database.Open("/db", options);
-        counting.SyncGate.Reset();
+        using var db = OpenWithSyncsHeld(out var counting);
         var first = new WriteBatch();
         first.Put(B("a"), B("1"), 1);
         var firstWrite = db.WriteAsync(first).AsTask();
@@ -410,11 +417,7 @@ public class DatabaseTests
     [Fact]
     public async Task WriteAsync_BatchClearedAndRefilledBeforeTheWriteIsDurable_WritesWhatItHeldWhenCalled()
     {
-        var counting = new CountingFileSystem(new InMemoryFileSystem());
-        var options = Mem(new InMemoryFileSystem());
-        options.FileSystem = counting;
-        using var db = Database.Open("/db", options);
-        counting.SyncGate.Reset(); // every write below waits for a sync held back until all are issued
+        using var db = OpenWithSyncsHeld(out var counting); // every write below waits until all are issued
         var batch = new WriteBatch();
         var writes = new List<Task>();
         for (var i = 0; i < 20; i++)
