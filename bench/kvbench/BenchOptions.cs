@@ -17,6 +17,8 @@ internal sealed class BenchOptions
     public ulong Seed { get; private set; } = 301;
     public double CompressionRatio { get; private set; } = 0.5;
     public long MemtableSizeBytes { get; private set; } = 64L * 1024 * 1024;
+    /// <summary>The engine's <c>MemtableHugePages</c> (no db_bench equivalent): --huge_pages=false to compare.</summary>
+    public bool HugePages { get; private set; } = true;
     public bool CrashWriter { get; private set; }
 
     /// <summary>db_bench's --target_file_size_base, --max_bytes_for_level_base and
@@ -61,6 +63,7 @@ internal sealed class BenchOptions
                     case "seed": o.Seed = (ulong)ParseLong(value); break;
                     case "compression_ratio": o.CompressionRatio = double.Parse(value, CultureInfo.InvariantCulture); break;
                     case "write_buffer_size": o.MemtableSizeBytes = ParseLong(value); break;
+                    case "huge_pages": o.HugePages = ParseBool(value); break;
                     case "crash-writer": o.CrashWriter = ParseBool(value); break;
                     case "target_file_size_base": o.TargetFileSizeBytes = ParseLong(value); break;
                     case "max_bytes_for_level_base": o.LevelBaseBytes = ParseLong(value); break;

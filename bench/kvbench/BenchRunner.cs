@@ -48,6 +48,7 @@ internal sealed class BenchRunner : IDisposable
     {
         SyncMode = _options.Sync ? WalSyncMode.PerWrite : WalSyncMode.Periodic,
         MemtableSizeBytes = _options.MemtableSizeBytes,
+        MemtableHugePages = _options.HugePages,
     });
 
     private void Fresh()

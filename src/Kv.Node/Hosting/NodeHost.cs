@@ -78,6 +78,7 @@ public sealed class NodeHost : IAsyncDisposable
             WalPreallocateBytes = options.WalPreallocateBytes,
             PrepopulateBlockCacheOnFlush = options.PrepopulateBlockCache,
             MemtableSizeBytes = options.MemtableSizeBytes,
+            MemtableHugePages = options.MemtableHugePages,
             BlockCacheBytes = options.BlockCacheBytes,
             MaxOpenTables = options.MaxOpenTables,
             TimeProvider = time,

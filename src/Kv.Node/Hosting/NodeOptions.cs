@@ -50,6 +50,9 @@ public sealed class NodeOptions
 
     public long MemtableSizeBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>Transparent huge pages for the memtable (<see cref="Kv.Engine.EngineOptions.MemtableHugePages"/>).</summary>
+    public bool MemtableHugePages { get; set; } = true;
+
     public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>SSTables kept open at once (the engine's table cache); 0 = every live table stays open.</summary>
