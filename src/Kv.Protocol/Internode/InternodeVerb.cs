@@ -20,4 +20,8 @@ public enum InternodeVerb : byte
 
     /// <summary>Sloppy quorum: keep a write as a hint for a replica that is down: <see cref="HintedMutationRequest"/> → <see cref="MutationResponse"/>.</summary>
     HintedMutation = 5,
+
+    /// <summary>Apply several writes at once, all or none: <see cref="MutationBatchRequest"/> → <see cref="MutationResponse"/>.
+    /// A node that predates it answers UnknownVerb, which the coordinator treats like any failed write (a hint).</summary>
+    MutationBatch = 6,
 }

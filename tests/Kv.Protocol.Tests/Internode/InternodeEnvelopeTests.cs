@@ -80,6 +80,14 @@ public class InternodeEnvelopeTests
         Assert.Equal(MutationKind.Tombstone, page.Rows[1].Kind);
         Assert.Equal(new byte[] { 5 }, page.Rows[0].Value.ToArray());
         Assert.False(page.IsComplete);
+
+        var batch = Decode<MutationBatchRequest>(Encode(default, new MutationBatchRequest(
+            [new MutationRequest(new byte[] { 1, 2 }, new byte[] { 7 }, 10, 20, MutationKind.Value), new MutationRequest(new byte[] { 3 }, ReadOnlyMemory<byte>.Empty, 11, 0, MutationKind.Tombstone)])), out _);
+        Assert.Equal(2, batch.Mutations.Length);
+        Assert.Equal((10L, 20L, MutationKind.Value), (batch.Mutations[0].Timestamp, batch.Mutations[0].ExpiresAt, batch.Mutations[0].Kind));
+        Assert.Equal(new byte[] { 1, 2 }, batch.Mutations[0].StorageKey.ToArray());
+        Assert.Equal(new byte[] { 7 }, batch.Mutations[0].Value.ToArray());
+        Assert.Equal((11L, MutationKind.Tombstone), (batch.Mutations[1].Timestamp, batch.Mutations[1].Kind));
     }
 
     [Fact]

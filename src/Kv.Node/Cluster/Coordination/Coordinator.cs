@@ -191,9 +191,17 @@ public sealed class Coordinator
     {
         Interlocked.Increment(ref _pendingReplicaWrites);
         var write = new ReplicaWrite(this, replica, mutation, tracker);
+        // On a socket I/O thread the write waits for the end of the event, to go out with the event's other writes to
+        // the same replica (ReplicaWriteBatches).
+        if (_options.BatchReplicaWrites && ReplicaWriteBatches.TryAdd(this, write, cancellationToken)) return;
+        Send(write, cancellationToken);
+    }
+
+    private void Send(ReplicaWrite write, CancellationToken cancellationToken)
+    {
         try
         {
-            _messaging.SendRequest(replica, InternodeVerb.Mutation, mutation, _options.WriteTimeout, write, cancellationToken);
+            _messaging.SendRequest(write.Replica, InternodeVerb.Mutation, write.Mutation, _options.WriteTimeout, write, cancellationToken);
         }
         catch (Exception e)
         {
@@ -201,10 +209,51 @@ public sealed class Coordinator
         }
     }
 
-    /// <summary>One replica's write in flight: counts its ack, or hints it on any failure (timeout, refusal, a remote
-    /// error): the replica may lack the write. Called exactly once, by the messaging service or by <see cref="SendMutation"/>.</summary>
-    private sealed class ReplicaWrite(Coordinator coordinator, NodeAddress replica, MutationRequest mutation, WriteTracker tracker) : IResponseCallback<MutationResponse>
+    /// <summary>Sends writes gathered for one replica: one Mutation request, or one MutationBatch for several, whose
+    /// single answer is every write's outcome (the replica applies a batch all or none).</summary>
+    internal void SendReplicaWrites(NodeAddress replica, ReplicaWrite[] writes, CancellationToken cancellationToken)
     {
+        if (writes.Length == 1)
+        {
+            Send(writes[0], cancellationToken);
+            return;
+        }
+        var batch = new ReplicaWriteBatch(writes);
+        try
+        {
+            var mutations = new MutationRequest[writes.Length];
+            for (var i = 0; i < writes.Length; i++) mutations[i] = writes[i].Mutation;
+            _messaging.SendRequest(replica, InternodeVerb.MutationBatch, new MutationBatchRequest(mutations), _options.WriteTimeout, batch, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            batch.OnFailure(e);
+        }
+    }
+
+    /// <summary>The outcome of a batch, passed to each of its writes.</summary>
+    private sealed class ReplicaWriteBatch(ReplicaWrite[] writes) : IResponseCallback<MutationResponse>
+    {
+        public void OnResponse(MutationResponse response)
+        {
+            foreach (var write in writes) write.OnResponse(response);
+        }
+
+        public void OnFailure(Exception error)
+        {
+            foreach (var write in writes) write.OnFailure(error);
+        }
+    }
+
+    /// <summary>One replica's write in flight: counts its ack, or hints it on any failure (timeout, refusal, a remote
+    /// error): the replica may lack the write. Called exactly once, by the messaging service (alone or as part of a
+    /// batch) or by <see cref="Send"/>.</summary>
+    internal sealed class ReplicaWrite(Coordinator coordinator, NodeAddress replica, MutationRequest mutation, WriteTracker tracker) : IResponseCallback<MutationResponse>
+    {
+        public NodeAddress Replica => replica;
+
+        public MutationRequest Mutation => mutation;
+
         public void OnResponse(MutationResponse response)
         {
             if (response.Ok)

@@ -27,4 +27,11 @@ public sealed class CoordinatorOptions
     /// write (about 10% less node CPU per QUORUM SET without pipelining, docs/cluster.md).
     /// </summary>
     public bool RunContinuationsAsynchronously { get; set; } = true;
+
+    /// <summary>
+    /// On a socket I/O thread, hold each replica write until the end of the event being handled and send the event's
+    /// writes to each replica as one batch (<see cref="ReplicaWriteBatches"/>). Elsewhere (the thread pool, the
+    /// simulator) writes go out one by one whatever this says. Default true.
+    /// </summary>
+    public bool BatchReplicaWrites { get; set; } = true;
 }

@@ -12,6 +12,10 @@ public static class ReplicaVerbs
     public static ValueTask<MutationResponse> SendMutationAsync(this MessagingService messaging, NodeAddress replica, MutationRequest mutation, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         messaging.SendRequestAsync<MutationRequest, MutationResponse>(replica, InternodeVerb.Mutation, mutation, timeout, cancellationToken);
 
+    /// <summary>Several writes for one replica, applied there as one atomic write (the coordinator's batches).</summary>
+    public static ValueTask<MutationResponse> SendMutationBatchAsync(this MessagingService messaging, NodeAddress replica, MutationBatchRequest batch, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        messaging.SendRequestAsync<MutationBatchRequest, MutationResponse>(replica, InternodeVerb.MutationBatch, batch, timeout, cancellationToken);
+
     /// <summary>Replays a stored hint to the replica it was meant for.</summary>
     public static ValueTask<MutationResponse> SendHintAsync(this MessagingService messaging, NodeAddress replica, MutationRequest hint, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         messaging.SendRequestAsync<MutationRequest, MutationResponse>(replica, InternodeVerb.HintReplay, hint, timeout, cancellationToken);
@@ -28,6 +32,9 @@ public static class ReplicaVerbs
 
     public static void ServeMutations(this MessagingService messaging, Func<NodeAddress, MutationRequest, CancellationToken, ValueTask<MutationResponse>> handler) =>
         messaging.Register(InternodeVerb.Mutation, handler);
+
+    public static void ServeMutationBatches(this MessagingService messaging, Func<NodeAddress, MutationBatchRequest, CancellationToken, ValueTask<MutationResponse>> handler) =>
+        messaging.Register(InternodeVerb.MutationBatch, handler);
 
     public static void ServeHints(this MessagingService messaging, Func<NodeAddress, MutationRequest, CancellationToken, ValueTask<MutationResponse>> handler) =>
         messaging.Register(InternodeVerb.HintReplay, handler);

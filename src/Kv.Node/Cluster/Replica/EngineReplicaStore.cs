@@ -36,6 +36,26 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
         }
     }
 
+    /// <summary>One engine write for all of them: one WAL record, durable together, all or none.</summary>
+    public ValueTask ApplyManyAsync(ReadOnlyMemory<MutationRequest> mutations, CancellationToken cancellationToken = default)
+    {
+        var batch = t_batch ??= new WriteBatch();
+        batch.Clear();
+        foreach (var mutation in mutations.Span)
+        {
+            if (mutation.Kind == MutationKind.Tombstone) batch.Delete(mutation.StorageKey.Span, mutation.Timestamp);
+            else batch.Put(mutation.StorageKey.Span, mutation.Value.Span, mutation.Timestamp, mutation.ExpiresAt);
+        }
+        try
+        {
+            return Database.WriteAsync(batch, cancellationToken);
+        }
+        finally
+        {
+            if (batch.ByteSize > MaxRetainedBatchBytes) t_batch = null;
+        }
+    }
+
     private const int MaxRetainedBatchBytes = 64 * 1024;
     [ThreadStatic] private static WriteBatch? t_batch;
 

@@ -16,6 +16,13 @@ public interface ILocalReplicaStore
 {
     ValueTask ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken = default);
 
+    /// <summary>Applies several mutations, completing once all are durable. The engine store writes them as one atomic
+    /// batch (all or none); this default applies them one after another.</summary>
+    async ValueTask ApplyManyAsync(ReadOnlyMemory<MutationRequest> mutations, CancellationToken cancellationToken = default)
+    {
+        for (var i = 0; i < mutations.Length; i++) await ApplyAsync(mutations.Span[i], cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The newest version of the key (expired values are returned as they are: expiry is the reader's business).</summary>
     ValueTask<ReplicaCell> ReadAsync(ReadOnlyMemory<byte> storageKey, CancellationToken cancellationToken = default);
 

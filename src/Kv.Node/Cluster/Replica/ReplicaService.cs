@@ -29,6 +29,7 @@ public sealed class ReplicaService
         // write that was applied. Waiting under the shutdown token also cost every replica write a cancellable wait
         // in the WAL (an allocation and a registration).
         messaging.ServeMutations((_, m, _) => ApplyAsync(m, CancellationToken.None));
+        messaging.ServeMutationBatches((_, b, _) => ApplyBatchAsync(b, CancellationToken.None));
         messaging.ServeHints((_, m, _) => ApplyAsync(m, CancellationToken.None));
         messaging.ServeReads((_, r, ct) => ReadAsync(r, ct));
         messaging.ServeRangeScans((_, s, ct) => _store.ScanAsync(s.StartKey, s.EndKey, Math.Clamp(s.Limit, 1, 10_000), s.IncludeTombstones, ct));
@@ -40,6 +41,26 @@ public sealed class ReplicaService
             return MutationResponse.Failed("the storage key is shorter than its token prefix");
         _clock?.Update(mutation.Timestamp);
         await _store.ApplyAsync(mutation, cancellationToken).ConfigureAwait(false);
+        return MutationResponse.Applied;
+    }
+
+    /// <summary>Applies a coordinator's batch as one write; a batch with a malformed mutation is refused whole.</summary>
+    public async ValueTask<MutationResponse> ApplyBatchAsync(MutationBatchRequest batch, CancellationToken cancellationToken)
+    {
+        var mutations = batch.Mutations ?? [];
+        for (var i = 0; i < mutations.Length; i++)
+        {
+            if (mutations[i].StorageKey.Length <= Kv.Gossip.Ring.Partitioner.TokenPrefixLength)
+                return MutationResponse.Failed($"mutation {i} of the batch: the storage key is shorter than its token prefix");
+        }
+        if (mutations.Length == 0) return MutationResponse.Applied;
+        if (_clock is not null)
+        {
+            var newest = long.MinValue;
+            foreach (var m in mutations) newest = Math.Max(newest, m.Timestamp);
+            _clock.Update(newest);
+        }
+        await _store.ApplyManyAsync(mutations, cancellationToken).ConfigureAwait(false);
         return MutationResponse.Applied;
     }
 

@@ -223,6 +223,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             var generation = (uint)(ev.Data >> 32);
             var slots = Volatile.Read(ref _slots);
             if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref slots[slot]) is not { } socket || socket.Generation != generation) continue;
+            IoEvent.Begin();
             try
             {
                 socket.OnEvents(ev.Events);
@@ -232,6 +233,10 @@ internal sealed unsafe class EpollLoop : IDisposable
                 // Completions run the connection's code inline, which handles its own failures; this is a last guard so
                 // that one client's bug cannot stop a thread serving all the others.
                 _logger.LogError(e, "socket I/O thread: unexpected error handling a socket event");
+            }
+            finally
+            {
+                IoEvent.End(_logger); // sends what the event's requests gathered (IoEvent)
             }
         }
     }

@@ -31,6 +31,27 @@ public sealed class EngineReplicaStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ApplyMany_OneEngineWrite_AllDurableAcrossReopen()
+    {
+        using (var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false }))
+        {
+            var store = new EngineReplicaStore(db);
+            await store.ApplyAsync(Put("b", "old", 50));
+            var before = db.GetStats().GroupedWrites;
+            MutationRequest[] batch = [Put("a", "1", 100), Put("b", "2", 100), new(Key("c"), ReadOnlyMemory<byte>.Empty, 100, 0, MutationKind.Tombstone)];
+            await store.ApplyManyAsync(batch);
+            Assert.Equal(before + 1, db.GetStats().GroupedWrites); // one write batch: the replica applies it all or none
+        }
+        using (var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false }))
+        {
+            var store = new EngineReplicaStore(db);
+            Assert.Equal("1", Encoding.UTF8.GetString((await store.ReadAsync(Key("a"))).Value.Span));
+            Assert.Equal("2", Encoding.UTF8.GetString((await store.ReadAsync(Key("b"))).Value.Span));
+            Assert.Equal(ReadOutcome.Deleted, (await store.ReadAsync(Key("c"))).Outcome);
+        }
+    }
+
+    [Fact]
     public async Task Apply_OlderAfterNewer_NewestWinsAndSurvivesReopen()
     {
         using (var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false }))

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Kv.Gossip.Transport;
+using Kv.Node.Cluster.Coordination;
+using Kv.Node.Cluster.Net;
+using Kv.Node.Cluster.Replica;
+using Kv.Node.Resp.Net;
+using Kv.Protocol.Internode;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Kv.Node.Tests.Cluster.Coordination;
+
+/// <summary>
+/// The coordinator's replica write batches (<see cref="ReplicaWriteBatches"/>): writes started during one I/O event go
+/// to each replica as one MutationBatch when the event ends. The tests play the I/O thread themselves with
+/// <see cref="IoEvent.Begin"/> / <see cref="IoEvent.End"/>, as <see cref="EpollLoop"/> does around each event.
+/// </summary>
+public sealed class ReplicaWriteBatchTests
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    /// <summary>Counts the internode requests each node sends, by verb.</summary>
+    private sealed class CountingTransport(IMessageTransport inner) : IMessageTransport
+    {
+        public ConcurrentDictionary<InternodeVerb, int> Requests { get; } = new();
+
+        public NodeAddress LocalAddress => inner.LocalAddress;
+
+        public void Register(MessageChannel channel, IMessageHandler handler) => inner.Register(channel, handler);
+
+        public bool Send(NodeAddress destination, MessageChannel channel, ReadOnlySpan<byte> message)
+        {
+            if (channel == MessageChannel.Internode && InternodeEnvelope.TryReadHeader(message, out var header) && !header.IsResponse)
+                Requests.AddOrUpdate(header.Verb, 1, static (_, n) => n + 1);
+            return inner.Send(destination, channel, message);
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    private static Task<TestCluster> StartCountingClusterAsync(List<CountingTransport> transports, CoordinatorOptions? options = null) =>
+        TestCluster.StartAsync(transports: (_, port) =>
+        {
+            var t = new CountingTransport(TcpTransport.Start(new TcpTransportOptions { ListenHost = "127.0.0.1", ListenPort = port }));
+            lock (transports) transports.Add(t);
+            return t;
+        }, options: options);
+
+    private static int Sent(CountingTransport t, InternodeVerb verb) => t.Requests.TryGetValue(verb, out var n) ? n : 0;
+
+    [Fact]
+    public async Task WritesOfOneEvent_GoToEachReplicaAsOneBatch_WhenTheEventEnds()
+    {
+        var transports = new List<CountingTransport>();
+        await using var cluster = await StartCountingClusterAsync(transports);
+        var coordinator = cluster.Nodes[0];
+
+        var writes = new List<Task>();
+        IoEvent.Begin();
+        try
+        {
+            for (var i = 0; i < 12; i++) writes.Add(coordinator.Coordinator.WriteBlindAsync(B("k" + i), MutationKind.Value, B("v" + i), 0, ConsistencyLevel.All).AsTask());
+            // Held until the event ends: nothing has left the coordinator, so no remote replica has any of them.
+            Assert.Equal(0, cluster.Nodes[1].Store.MutationsApplied);
+            Assert.Equal(0, cluster.Nodes[2].Store.MutationsApplied);
+            Assert.All(writes, w => Assert.False(w.IsCompleted));
+        }
+        finally
+        {
+            IoEvent.End(NullLogger.Instance);
+        }
+        await Task.WhenAll(writes); // ALL: every replica acknowledged every write
+
+        var sender = transports.Single(t => t.LocalAddress == coordinator.Address);
+        Assert.Equal(2, Sent(sender, InternodeVerb.MutationBatch)); // one per remote replica
+        Assert.Equal(0, Sent(sender, InternodeVerb.Mutation));
+        for (var i = 0; i < 12; i++)
+        {
+            foreach (var node in cluster.Nodes) Assert.Equal("v" + i, Encoding.UTF8.GetString(node.Local("k" + i).Value.Span));
+        }
+    }
+
+    [Fact]
+    public async Task WritesOutsideAnEvent_OrWithBatchingOff_GoOneByOne()
+    {
+        var transports = new List<CountingTransport>();
+        var options = new CoordinatorOptions { WriteTimeout = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromSeconds(1), BatchReplicaWrites = false };
+        await using var cluster = await StartCountingClusterAsync(transports, options);
+        var coordinator = cluster.Nodes[0];
+
+        var writes = new List<Task>();
+        IoEvent.Begin();
+        try
+        {
+            for (var i = 0; i < 5; i++) writes.Add(coordinator.Coordinator.WriteBlindAsync(B("k" + i), MutationKind.Value, B("v"), 0, ConsistencyLevel.All).AsTask());
+        }
+        finally
+        {
+            IoEvent.End(NullLogger.Instance);
+        }
+        for (var i = 5; i < 8; i++) writes.Add(coordinator.Coordinator.WriteBlindAsync(B("k" + i), MutationKind.Value, B("v"), 0, ConsistencyLevel.All).AsTask());
+        await Task.WhenAll(writes);
+
+        var sender = transports.Single(t => t.LocalAddress == coordinator.Address);
+        Assert.Equal(16, Sent(sender, InternodeVerb.Mutation)); // 8 writes x 2 remote replicas
+        Assert.Equal(0, Sent(sender, InternodeVerb.MutationBatch));
+    }
+
+    [Fact]
+    public async Task BatchToAnUndetectedDeadReplica_TimesOut_AndEveryWriteInItIsHinted()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.Nodes[2].StopAsync(); // down, but no failure detector has said so: the coordinator sends to it
+        var coordinator = cluster.Nodes[0];
+
+        var writes = new List<Task>();
+        IoEvent.Begin();
+        try
+        {
+            for (var i = 0; i < 6; i++) writes.Add(coordinator.Coordinator.WriteBlindAsync(B("k" + i), MutationKind.Value, B("v" + i), 0, ConsistencyLevel.Quorum).AsTask());
+        }
+        finally
+        {
+            IoEvent.End(NullLogger.Instance);
+        }
+        await Task.WhenAll(writes); // QUORUM: this node and node 1
+
+        // The batch to node 2 fails as a whole (refused or timed out): each of its writes becomes a hint for node 2.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (coordinator.Coordinator.PendingReplicaWrites > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(0, coordinator.Coordinator.PendingReplicaWrites);
+        var hints = coordinator.Handoff!.Store.ReadAll(cluster.Nodes[2].Address);
+        Assert.Equal(6, hints.Count);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => "k" + i).Order(),
+            hints.Select(h => Encoding.UTF8.GetString(h.Mutation.StorageKey.Span[Kv.Gossip.Ring.Partitioner.TokenPrefixLength..])).Order());
+    }
+
+    [Fact]
+    public async Task ReplicaService_BatchWithAMalformedMutation_IsRefusedWhole()
+    {
+        var store = new InMemoryReplicaStore();
+        var service = new ReplicaService(store);
+        var good = new MutationRequest(Coordinator.StorageKeyOf(B("a")), B("1"), 5, 0, MutationKind.Value);
+        var bad = new MutationRequest(new byte[3], B("2"), 5, 0, MutationKind.Value);
+        var refused = await service.ApplyBatchAsync(new MutationBatchRequest([good, bad]), CancellationToken.None);
+        Assert.False(refused.Ok);
+        Assert.Contains("mutation 1 of the batch", refused.Error);
+        Assert.Equal(0, store.MutationsApplied);
+
+        var applied = await service.ApplyBatchAsync(new MutationBatchRequest([good, good with { StorageKey = Coordinator.StorageKeyOf(B("b")) }]), CancellationToken.None);
+        Assert.True(applied.Ok);
+        Assert.Equal(2, store.MutationsApplied);
+    }
+}
