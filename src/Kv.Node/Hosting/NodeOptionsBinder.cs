@@ -56,7 +56,7 @@ public static class NodeOptionsBinder
         new("write-consistency", "ANY|ONE|TWO|QUORUM|ALL", "Cluster: default write consistency of connections. Default QUORUM", (o, v) => o.Cluster.WriteConsistency = ClusterOptionParsing.Consistency("write-consistency", v, allowAny: true)),
         new("hint-window", "SECONDS", "Cluster: a replica down longer than this gets no more hints. Default 10800 (3 h)", (o, v) => o.Cluster.HintWindow = Seconds("hint-window", v)),
         new("sloppy-quorum", "true|false", "Cluster: a write for a replica that is down goes to a fallback node, whose durable hint counts toward ONE/TWO/QUORUM (not ALL); writes stay available with most replicas down, reads may miss them until hints are delivered. Default false (strict quorum)", (o, v) => o.Cluster.SloppyQuorum = Bool("sloppy-quorum", v)),
-        new("replica-write-batching", "true|false", "Cluster: the replica writes of one burst of pipelined client requests go to each replica as one message and one engine write. Default true", (o, v) => o.Cluster.BatchReplicaWrites = Bool("replica-write-batching", v)),
+        new("replica-batching", "true|false", "Cluster: the replica writes of one burst of pipelined client requests go to each replica as one message and one engine write, and its reads as one message. Default true", (o, v) => o.Cluster.BatchReplicaRequests = Bool("replica-batching", v)),
         new("log-level", "LEVEL", "Trace, Debug, Information (default), Warning, Error, Critical or None", (o, v) => o.LogLevel = OneOf("log-level", v, "Trace", "Debug", "Information", "Warning", "Error", "Critical", "None")),
     ];
 

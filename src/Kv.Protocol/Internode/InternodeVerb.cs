@@ -24,4 +24,7 @@ public enum InternodeVerb : byte
     /// <summary>Apply several writes at once, all or none: <see cref="MutationBatchRequest"/> → <see cref="MutationResponse"/>.
     /// A node that predates it answers UnknownVerb, which the coordinator treats like any failed write (a hint).</summary>
     MutationBatch = 6,
+
+    /// <summary>Several reads at once: <see cref="ReadBatchRequest"/> → <see cref="ReadBatchResponse"/>.</summary>
+    ReadBatch = 7,
 }

@@ -88,6 +88,14 @@ public class InternodeEnvelopeTests
         Assert.Equal(new byte[] { 1, 2 }, batch.Mutations[0].StorageKey.ToArray());
         Assert.Equal(new byte[] { 7 }, batch.Mutations[0].Value.ToArray());
         Assert.Equal((11L, MutationKind.Tombstone), (batch.Mutations[1].Timestamp, batch.Mutations[1].Kind));
+
+        var reads = Decode<ReadBatchRequest>(Encode(default, new ReadBatchRequest([new ReadRequest(new byte[] { 4 }, true), new ReadRequest(new byte[] { 5, 6 }, false)])), out _);
+        Assert.Equal((true, false), (reads.Reads[0].DigestOnly, reads.Reads[1].DigestOnly));
+        Assert.Equal(new byte[] { 5, 6 }, reads.Reads[1].StorageKey.ToArray());
+        var answers = Decode<ReadBatchResponse>(Encode(default, new ReadBatchResponse(
+            [new ReadResponse(ReadOutcome.Absent, 0, 0, ReadOnlyMemory<byte>.Empty, 0), new ReadResponse(ReadOutcome.Found, 9, 0, new byte[] { 8 }, 0)])), out _);
+        Assert.Equal([ReadOutcome.Absent, ReadOutcome.Found], answers.Results.Select(r => r.Outcome));
+        Assert.Equal(new byte[] { 8 }, answers.Results[1].Value.ToArray());
     }
 
     [Fact]

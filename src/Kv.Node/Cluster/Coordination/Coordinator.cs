@@ -1,9 +1,11 @@
+using System.Threading.Tasks.Sources;
 using System.Buffers.Binary;
 using Kv.Gossip.Ring;
 using Kv.Gossip.Transport;
 using Kv.Node.Cluster.Hints;
 using Kv.Node.Cluster.Messaging;
 using Kv.Node.Cluster.Replica;
+using Kv.Node.Resp.Net;
 using Kv.Node.Time;
 using Kv.Protocol.Internode;
 using Microsoft.Extensions.Logging;
@@ -26,7 +28,7 @@ namespace Kv.Node.Cluster.Coordination;
 /// returned a value, every later QUORUM read returns it or something newer (monotonic reads).
 /// Threading: thread-safe and stateless per request; any number of requests run concurrently.
 /// </remarks>
-public sealed class Coordinator
+public sealed class Coordinator : IReplicaBatchSender<Coordinator.ReplicaWrite>, IReplicaBatchSender<Coordinator.BatchedRead>
 {
     private readonly NodeAddress _local;
     private readonly MessagingService _messaging;
@@ -192,8 +194,8 @@ public sealed class Coordinator
         Interlocked.Increment(ref _pendingReplicaWrites);
         var write = new ReplicaWrite(this, replica, mutation, tracker);
         // On a socket I/O thread the write waits for the end of the event, to go out with the event's other writes to
-        // the same replica (ReplicaWriteBatches).
-        if (_options.BatchReplicaWrites && ReplicaWriteBatches.TryAdd(this, write, cancellationToken)) return;
+        // the same replica (ReplicaBatches).
+        if (_options.BatchReplicaRequests && ReplicaBatches<ReplicaWrite>.TryAdd(this, replica, write, cancellationToken)) return;
         Send(write, cancellationToken);
     }
 
@@ -211,7 +213,7 @@ public sealed class Coordinator
 
     /// <summary>Sends writes gathered for one replica: one Mutation request, or one MutationBatch for several, whose
     /// single answer is every write's outcome (the replica applies a batch all or none).</summary>
-    internal void SendReplicaWrites(NodeAddress replica, ReplicaWrite[] writes, CancellationToken cancellationToken)
+    void IReplicaBatchSender<ReplicaWrite>.SendBatch(NodeAddress replica, ReplicaWrite[] writes, CancellationToken cancellationToken)
     {
         if (writes.Length == 1)
         {
@@ -462,16 +464,95 @@ public sealed class Coordinator
         return false;
     }
 
-    /// <summary>Sends a read to a remote replica; a refusal to send comes back as a failed task, never as a throw.</summary>
+    /// <summary>Sends a read to a remote replica (on a socket I/O thread, at the end of the event with the event's other
+    /// reads of that replica: <see cref="ReplicaBatches{TItem}"/>); a refusal to send comes back as a failed task, never
+    /// as a throw.</summary>
     private ValueTask<ReadResponse> StartRead(NodeAddress replica, byte[] storageKey, bool digestOnly, CancellationToken cancellationToken)
     {
+        var request = new ReadRequest(storageKey, digestOnly);
+        if (_options.BatchReplicaRequests && IoEvent.InProgress)
+        {
+            var read = new BatchedRead(replica, request, _options.RunContinuationsAsynchronously);
+            if (ReplicaBatches<BatchedRead>.TryAdd(this, replica, read, cancellationToken)) return read.Task;
+        }
         try
         {
-            return _messaging.SendReadAsync(replica, new ReadRequest(storageKey, digestOnly), _options.ReadTimeout, cancellationToken);
+            return _messaging.SendReadAsync(replica, request, _options.ReadTimeout, cancellationToken);
         }
         catch (Exception e)
         {
             return ValueTask.FromException<ReadResponse>(e);
+        }
+    }
+
+    void IReplicaBatchSender<BatchedRead>.SendBatch(NodeAddress replica, BatchedRead[] reads, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (reads.Length == 1)
+            {
+                _messaging.SendRequest(replica, InternodeVerb.Read, reads[0].Request, _options.ReadTimeout, reads[0], cancellationToken);
+                return;
+            }
+            var requests = new ReadRequest[reads.Length];
+            for (var i = 0; i < reads.Length; i++) requests[i] = reads[i].Request;
+            _messaging.SendRequest(replica, InternodeVerb.ReadBatch, new ReadBatchRequest(requests), _options.ReadTimeout, new ReadBatch(reads), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            foreach (var read in reads) read.OnFailure(e);
+        }
+    }
+
+    /// <summary>A read held for a batch: the source of the task its reader awaits, completed by the batch's answer.
+    /// Never reused, so its token is always 0.</summary>
+    internal sealed class BatchedRead : IValueTaskSource<ReadResponse>, IResponseCallback<ReadResponse>
+    {
+        private ManualResetValueTaskSourceCore<ReadResponse> _completion;
+
+        public BatchedRead(NodeAddress replica, ReadRequest request, bool runContinuationsAsynchronously)
+        {
+            Replica = replica;
+            Request = request;
+            _completion.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+        }
+
+        public NodeAddress Replica { get; }
+
+        public ReadRequest Request { get; }
+
+        public ValueTask<ReadResponse> Task => new(this, 0);
+
+        public void OnResponse(ReadResponse response) => _completion.SetResult(response);
+
+        public void OnFailure(Exception error) => _completion.SetException(error);
+
+        ReadResponse IValueTaskSource<ReadResponse>.GetResult(short token) => _completion.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<ReadResponse>.GetStatus(short token) => _completion.GetStatus(token);
+
+        void IValueTaskSource<ReadResponse>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _completion.OnCompleted(continuation, state, token, flags);
+    }
+
+    /// <summary>The answer to a batch of reads, handed to each read in order.</summary>
+    private sealed class ReadBatch(BatchedRead[] reads) : IResponseCallback<ReadBatchResponse>
+    {
+        public void OnResponse(ReadBatchResponse response)
+        {
+            var results = response.Results;
+            if (results is null || results.Length != reads.Length)
+            {
+                OnFailure(new MalformedResponseException(reads[0].Replica, InternodeVerb.ReadBatch,
+                    new InvalidDataException($"{results?.Length ?? 0} results for {reads.Length} reads")));
+                return;
+            }
+            for (var i = 0; i < reads.Length; i++) reads[i].OnResponse(results[i]);
+        }
+
+        public void OnFailure(Exception error)
+        {
+            foreach (var read in reads) read.OnFailure(error);
         }
     }
 

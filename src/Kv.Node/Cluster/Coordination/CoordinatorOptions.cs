@@ -29,9 +29,9 @@ public sealed class CoordinatorOptions
     public bool RunContinuationsAsynchronously { get; set; } = true;
 
     /// <summary>
-    /// On a socket I/O thread, hold each replica write until the end of the event being handled and send the event's
-    /// writes to each replica as one batch (<see cref="ReplicaWriteBatches"/>). Elsewhere (the thread pool, the
-    /// simulator) writes go out one by one whatever this says. Default true.
+    /// On a socket I/O thread, hold each replica write and read until the end of the event being handled and send the
+    /// event's writes, and its reads, to each replica as one batch (<see cref="ReplicaBatches{TItem}"/>). Elsewhere (the
+    /// thread pool, the simulator) requests go out one by one whatever this says. Default true.
     /// </summary>
-    public bool BatchReplicaWrites { get; set; } = true;
+    public bool BatchReplicaRequests { get; set; } = true;
 }

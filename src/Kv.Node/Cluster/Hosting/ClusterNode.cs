@@ -108,7 +108,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var placement = new LearnedRingPlacement(() => ring.Current, transport.LocalAddress, options.Seeds, new FileKnownPeers(clusterDirectory));
         gossiper.Register(placement);
         var coordinator = new Coordinator(transport.LocalAddress, messaging, store, () => placement.Current, gossiper, clock, handoff,
-            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout, SloppyQuorum = options.SloppyQuorum, RunContinuationsAsynchronously = false, BatchReplicaWrites = options.BatchReplicaWrites }, time, loggers.CreateLogger<Coordinator>());
+            new CoordinatorOptions { WriteTimeout = options.WriteTimeout, ReadTimeout = options.ReadTimeout, SloppyQuorum = options.SloppyQuorum, RunContinuationsAsynchronously = false, BatchReplicaRequests = options.BatchReplicaRequests }, time, loggers.CreateLogger<Coordinator>());
 
         var tokensFile = Path.Combine(clusterDirectory, "tokens");
         var tokens = File.Exists(tokensFile) && TokenList.TryParse(File.ReadAllText(tokensFile).Trim(), out var saved) ? saved : null;

@@ -45,8 +45,8 @@ public sealed class ClusterOptions
     /// <summary>Sloppy quorum: fallback nodes keeping hints count toward ONE/TWO/QUORUM writes (see <see cref="Coordination.CoordinatorOptions.SloppyQuorum"/>).</summary>
     public bool SloppyQuorum { get; set; }
 
-    /// <summary>Send the replica writes of one burst of client requests as one batch per replica (see <see cref="Coordination.CoordinatorOptions.BatchReplicaWrites"/>).</summary>
-    public bool BatchReplicaWrites { get; set; } = true;
+    /// <summary>Send the replica writes (and reads) of one burst of client requests as one batch per replica (see <see cref="Coordination.CoordinatorOptions.BatchReplicaRequests"/>).</summary>
+    public bool BatchReplicaRequests { get; set; } = true;
 
     /// <summary>(--gossip-interval-ms) Gossip round period. Default 1 s.</summary>
     public TimeSpan GossipInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -27,6 +27,9 @@ public static class ReplicaVerbs
     public static ValueTask<ReadResponse> SendReadAsync(this MessagingService messaging, NodeAddress replica, ReadRequest read, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         messaging.SendRequestAsync<ReadRequest, ReadResponse>(replica, InternodeVerb.Read, read, timeout, cancellationToken);
 
+    public static ValueTask<ReadBatchResponse> SendReadBatchAsync(this MessagingService messaging, NodeAddress replica, ReadBatchRequest batch, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        messaging.SendRequestAsync<ReadBatchRequest, ReadBatchResponse>(replica, InternodeVerb.ReadBatch, batch, timeout, cancellationToken);
+
     public static ValueTask<RangeScanResponse> SendRangeScanAsync(this MessagingService messaging, NodeAddress replica, RangeScanRequest scan, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         messaging.SendRequestAsync<RangeScanRequest, RangeScanResponse>(replica, InternodeVerb.RangeScan, scan, timeout, cancellationToken);
 
@@ -44,6 +47,9 @@ public static class ReplicaVerbs
 
     public static void ServeReads(this MessagingService messaging, Func<NodeAddress, ReadRequest, CancellationToken, ValueTask<ReadResponse>> handler) =>
         messaging.Register(InternodeVerb.Read, handler);
+
+    public static void ServeReadBatches(this MessagingService messaging, Func<NodeAddress, ReadBatchRequest, CancellationToken, ValueTask<ReadBatchResponse>> handler) =>
+        messaging.Register(InternodeVerb.ReadBatch, handler);
 
     public static void ServeRangeScans(this MessagingService messaging, Func<NodeAddress, RangeScanRequest, CancellationToken, ValueTask<RangeScanResponse>> handler) =>
         messaging.Register(InternodeVerb.RangeScan, handler);

@@ -32,6 +32,7 @@ public sealed class ReplicaService
         messaging.ServeMutationBatches((_, b, _) => ApplyBatchAsync(b, CancellationToken.None));
         messaging.ServeHints((_, m, _) => ApplyAsync(m, CancellationToken.None));
         messaging.ServeReads((_, r, ct) => ReadAsync(r, ct));
+        messaging.ServeReadBatches((_, b, ct) => ReadBatchAsync(b, ct));
         messaging.ServeRangeScans((_, s, ct) => _store.ScanAsync(s.StartKey, s.EndKey, Math.Clamp(s.Limit, 1, 10_000), s.IncludeTombstones, ct));
     }
 
@@ -68,5 +69,14 @@ public sealed class ReplicaService
     {
         var cell = await _store.ReadAsync(request.StorageKey, cancellationToken).ConfigureAwait(false);
         return cell.ToResponse(request.DigestOnly);
+    }
+
+    /// <summary>Answers a coordinator's batch of reads, one result per read in order; a read that fails fails the batch.</summary>
+    public async ValueTask<ReadBatchResponse> ReadBatchAsync(ReadBatchRequest batch, CancellationToken cancellationToken)
+    {
+        var reads = batch.Reads ?? [];
+        var results = new ReadResponse[reads.Length];
+        for (var i = 0; i < reads.Length; i++) results[i] = await ReadAsync(reads[i], cancellationToken).ConfigureAwait(false);
+        return new ReadBatchResponse(results);
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Kv.Gossip.Transport;
 using Kv.Node.Cluster.Coordination;
+using Kv.Node.Cluster.Messaging;
 using Kv.Node.Cluster.Net;
 using Kv.Node.Cluster.Replica;
 using Kv.Node.Resp.Net;
@@ -11,11 +12,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Kv.Node.Tests.Cluster.Coordination;
 
 /// <summary>
-/// The coordinator's replica write batches (<see cref="ReplicaWriteBatches"/>): writes started during one I/O event go
-/// to each replica as one MutationBatch when the event ends. The tests play the I/O thread themselves with
+/// The coordinator's replica batches (<see cref="ReplicaBatches{TItem}"/>): writes (reads) started during one I/O event go
+/// to each replica as one MutationBatch (ReadBatch) when the event ends. The tests play the I/O thread themselves with
 /// <see cref="IoEvent.Begin"/> / <see cref="IoEvent.End"/>, as <see cref="EpollLoop"/> does around each event.
 /// </summary>
-public sealed class ReplicaWriteBatchTests
+public sealed class ReplicaBatchTests
 {
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
@@ -49,7 +50,7 @@ public sealed class ReplicaWriteBatchTests
     private static int Sent(CountingTransport t, InternodeVerb verb) => t.Requests.TryGetValue(verb, out var n) ? n : 0;
 
     [Fact]
-    public async Task WritesOfOneEvent_GoToEachReplicaAsOneBatch_WhenTheEventEnds()
+    public async Task WritesOfOneEvent_FirstGoesAtOnce_TheRestToEachReplicaAsOneBatch_WhenTheEventEnds()
     {
         var transports = new List<CountingTransport>();
         await using var cluster = await StartCountingClusterAsync(transports);
@@ -60,10 +61,11 @@ public sealed class ReplicaWriteBatchTests
         try
         {
             for (var i = 0; i < 12; i++) writes.Add(coordinator.Coordinator.WriteBlindAsync(B("k" + i), MutationKind.Value, B("v" + i), 0, ConsistencyLevel.All).AsTask());
-            // Held until the event ends: nothing has left the coordinator, so no remote replica has any of them.
-            Assert.Equal(0, cluster.Nodes[1].Store.MutationsApplied);
-            Assert.Equal(0, cluster.Nodes[2].Store.MutationsApplied);
-            Assert.All(writes, w => Assert.False(w.IsCompleted));
+            // Only the first write went out at once; the rest wait for the end of the event, so no remote replica has
+            // more than one of them and none of those later writes can have completed (ALL needs every replica).
+            Assert.InRange(cluster.Nodes[1].Store.MutationsApplied, 0, 1);
+            Assert.InRange(cluster.Nodes[2].Store.MutationsApplied, 0, 1);
+            Assert.All(writes.Skip(1), w => Assert.False(w.IsCompleted));
         }
         finally
         {
@@ -72,8 +74,8 @@ public sealed class ReplicaWriteBatchTests
         await Task.WhenAll(writes); // ALL: every replica acknowledged every write
 
         var sender = transports.Single(t => t.LocalAddress == coordinator.Address);
-        Assert.Equal(2, Sent(sender, InternodeVerb.MutationBatch)); // one per remote replica
-        Assert.Equal(0, Sent(sender, InternodeVerb.Mutation));
+        Assert.Equal(2, Sent(sender, InternodeVerb.Mutation)); // the first, to each remote replica
+        Assert.Equal(2, Sent(sender, InternodeVerb.MutationBatch)); // the other 11, one batch per remote replica
         for (var i = 0; i < 12; i++)
         {
             foreach (var node in cluster.Nodes) Assert.Equal("v" + i, Encoding.UTF8.GetString(node.Local("k" + i).Value.Span));
@@ -84,7 +86,7 @@ public sealed class ReplicaWriteBatchTests
     public async Task WritesOutsideAnEvent_OrWithBatchingOff_GoOneByOne()
     {
         var transports = new List<CountingTransport>();
-        var options = new CoordinatorOptions { WriteTimeout = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromSeconds(1), BatchReplicaWrites = false };
+        var options = new CoordinatorOptions { WriteTimeout = TimeSpan.FromSeconds(1), ReadTimeout = TimeSpan.FromSeconds(1), BatchReplicaRequests = false };
         await using var cluster = await StartCountingClusterAsync(transports, options);
         var coordinator = cluster.Nodes[0];
 
@@ -133,6 +135,86 @@ public sealed class ReplicaWriteBatchTests
         Assert.Equal(6, hints.Count);
         Assert.Equal(Enumerable.Range(0, 6).Select(i => "k" + i).Order(),
             hints.Select(h => Encoding.UTF8.GetString(h.Mutation.StorageKey.Span[Kv.Gossip.Ring.Partitioner.TokenPrefixLength..])).Order());
+    }
+
+    private static async Task<List<Task<string?>>> ReadInOneEventAsync(TestNode node, int count)
+    {
+        var reads = new List<Task<string?>>();
+        IoEvent.Begin();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                reads.Add(Read(node, "k" + i));
+            }
+            Assert.All(reads.Skip(1), r => Assert.False(r.IsCompleted)); // each waits for its digest; only the first is sent yet
+        }
+        finally
+        {
+            IoEvent.End(NullLogger.Instance);
+        }
+        await Task.WhenAll(reads).WaitAsync(TimeSpan.FromSeconds(30)); // a read the batch never answers fails here, not hangs
+        return reads;
+
+        static async Task<string?> Read(TestNode node, string key)
+        {
+            var cell = await node.Coordinator.ReadAsync(B(key), ConsistencyLevel.Quorum);
+            return cell.Outcome == ReadOutcome.Found ? Encoding.UTF8.GetString(cell.Value.Span) : null;
+        }
+    }
+
+    private static async Task WriteAllAsync(TestCluster cluster, int count)
+    {
+        for (var i = 0; i < count; i++) await cluster.Nodes[0].Coordinator.WriteBlindAsync(B("k" + i), MutationKind.Value, B("v" + i), 0, ConsistencyLevel.All);
+    }
+
+    [Fact]
+    public async Task ReadsOfOneEvent_GoToEachReplicaAsOneBatch_AndEachGetsItsOwnAnswer()
+    {
+        var transports = new List<CountingTransport>();
+        await using var cluster = await StartCountingClusterAsync(transports);
+        await WriteAllAsync(cluster, 20);
+        var coordinator = cluster.Nodes[0];
+        var sender = transports.Single(t => t.LocalAddress == coordinator.Address);
+        var readsBefore = Sent(sender, InternodeVerb.Read);
+
+        var reads = await ReadInOneEventAsync(coordinator, 20);
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "v" + i), reads.Select(r => r.Result));
+        // A QUORUM read asks one remote replica for a digest: 20 digests to two replicas. Each replica gets its first
+        // read at once and the rest in one batch (a batch of one goes as an ordinary Read): at most 4 requests, not 20.
+        var batches = Sent(sender, InternodeVerb.ReadBatch);
+        var singles = Sent(sender, InternodeVerb.Read) - readsBefore;
+        Assert.InRange(batches, 1, 2);
+        Assert.InRange(batches + singles, 2, 4);
+    }
+
+    [Fact]
+    public async Task ReadBatch_ToAnUndetectedDeadReplica_OrAnsweredWrongly_FailsItsReads_WhichTheSecondRoundStillAnswers()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await WriteAllAsync(cluster, 8);
+        // Node 1 answers read batches with no results (a malformed answer); node 2 is down without anyone knowing.
+        cluster.Nodes[1].Messaging!.ServeReadBatches((_, _, _) => ValueTask.FromResult(new ReadBatchResponse([])));
+        await cluster.Nodes[2].StopAsync();
+
+        var reads = await ReadInOneEventAsync(cluster.Nodes[0], 8);
+
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => "v" + i), reads.Select(r => r.Result));
+    }
+
+    [Fact]
+    public async Task ReplicaService_ReadBatch_AnswersEachReadInOrder()
+    {
+        var store = new InMemoryReplicaStore();
+        var service = new ReplicaService(store);
+        await store.ApplyAsync(new MutationRequest(Coordinator.StorageKeyOf(B("a")), B("1"), 5, 0, MutationKind.Value));
+        var response = await service.ReadBatchAsync(new ReadBatchRequest(
+            [new ReadRequest(Coordinator.StorageKeyOf(B("missing")), false), new ReadRequest(Coordinator.StorageKeyOf(B("a")), false), new ReadRequest(Coordinator.StorageKeyOf(B("a")), true)]), CancellationToken.None);
+        Assert.Equal([ReadOutcome.Absent, ReadOutcome.Found, ReadOutcome.Found], response.Results.Select(r => r.Outcome));
+        Assert.Equal(B("1"), response.Results[1].Value.ToArray());
+        Assert.True(response.Results[2].Value.IsEmpty); // digest only
+        Assert.NotEqual(0UL, response.Results[2].Digest);
     }
 
     [Fact]

@@ -1,0 +1,116 @@
+using Kv.Gossip.Transport;
+using Kv.Node.Resp.Net;
+
+namespace Kv.Node.Cluster.Coordination;
+
+/// <summary>Sends what <see cref="ReplicaBatches{TItem}"/> gathered for one replica.</summary>
+internal interface IReplicaBatchSender<TItem>
+{
+    void SendBatch(NodeAddress replica, TItem[] items, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The replica requests (writes, or reads) a socket I/O thread's current event produced, gathered per (coordinator,
+/// replica) and handed back to the coordinator when the event ends (<see cref="IoEvent"/>), which sends each group as
+/// one batch request instead of one request per item. A client that pipelines 16 SETs makes each replica get one
+/// message, apply one engine write and send one answer, and the coordinator keep one pending request and one timer
+/// per replica instead of 16 (docs/cluster.md, "Replica batches").
+/// </summary>
+/// <remarks>
+/// The first request of an event for a replica is not held: it goes out at once, as it would without batching, and
+/// only the ones after it wait for the end of the event. So a client without pipelining (one request per event) pays
+/// no delay at all, and a pipeline of 16 costs each replica two messages instead of one.
+/// Threading: one instance per thread and item type (thread-static), used only on that thread. Sending happens at the
+/// end of the event, before the thread waits again, so a request is delayed by at most the rest of its event's
+/// handling; a request that must wait for earlier ones (a GET after pipelined SETs) waits asynchronously, which ends
+/// the event and sends them.
+/// </remarks>
+internal sealed class ReplicaBatches<TItem> : IEndOfEventWork
+{
+    [ThreadStatic] private static ReplicaBatches<TItem>? t_current;
+
+    private List<Group> _groups = [];
+    private List<Group> _sending = [];
+    private readonly Stack<Group> _spare = new();
+    private bool _deferred;
+
+    /// <summary>Holds <paramref name="item"/> for the end of this thread's current event; false when the caller should
+    /// send it now: no event is in progress here, or it is the event's first request for this replica.</summary>
+    public static bool TryAdd(IReplicaBatchSender<TItem> owner, NodeAddress replica, TItem item, CancellationToken cancellationToken)
+    {
+        if (!IoEvent.InProgress) return false;
+        var batches = t_current ??= new ReplicaBatches<TItem>();
+        if (!batches._deferred)
+        {
+            batches._deferred = true;
+            IoEvent.Defer(batches);
+        }
+        if (batches.Find(owner, replica) is not { } group)
+        {
+            batches.Open(owner, replica, cancellationToken); // the first goes now; later ones join the group
+            return false;
+        }
+        group.Add(item, cancellationToken);
+        return true;
+    }
+
+    private Group? Find(IReplicaBatchSender<TItem> owner, NodeAddress replica)
+    {
+        foreach (var g in _groups)
+        {
+            if (ReferenceEquals(g.Owner, owner) && g.Replica == replica) return g;
+        }
+        return null;
+    }
+
+    private void Open(IReplicaBatchSender<TItem> owner, NodeAddress replica, CancellationToken cancellationToken)
+    {
+        var group = _spare.Count > 0 ? _spare.Pop() : new Group();
+        group.Owner = owner;
+        group.Replica = replica;
+        group.Token = cancellationToken;
+        _groups.Add(group);
+    }
+
+    public void Run()
+    {
+        // Swap the lists first: a send that fails at once completes its items inline, which can resume a connection
+        // that sends again; those items start new groups and a new deferral, run later in the same round.
+        _deferred = false;
+        (_groups, _sending) = (_sending, _groups);
+        foreach (var group in _sending)
+        {
+            var items = group.Items.Count == 0 ? null : group.Items.ToArray();
+            var owner = group.Owner!;
+            var replica = group.Replica;
+            var token = group.MixedTokens ? CancellationToken.None : group.Token;
+            group.Reset();
+            _spare.Push(group);
+            if (items is not null) owner.SendBatch(replica, items, token);
+        }
+        _sending.Clear();
+    }
+
+    private sealed class Group
+    {
+        public IReplicaBatchSender<TItem>? Owner;
+        public NodeAddress Replica;
+        public readonly List<TItem> Items = [];
+        public CancellationToken Token;
+        public bool MixedTokens;
+
+        public void Add(TItem item, CancellationToken cancellationToken)
+        {
+            if (cancellationToken != Token) MixedTokens = true; // a batch can be cancelled only as a whole
+            Items.Add(item);
+        }
+
+        public void Reset()
+        {
+            Owner = null;
+            Items.Clear();
+            Token = default;
+            MixedTokens = false;
+        }
+    }
+}
