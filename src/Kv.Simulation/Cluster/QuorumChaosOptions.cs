@@ -19,6 +19,12 @@ public sealed class QuorumChaosOptions
 
     public ConsistencyLevel WriteLevel { get; init; } = ConsistencyLevel.Quorum;
 
+    /// <summary>A client request slot pipelines 1 to this many writes into its coordinator at once, started inside one
+    /// I/O event as a node's socket thread starts them, so the coordinator's replica batches (first write at once, the
+    /// rest per replica in one batch when the event ends) run under the fault schedule too. The read-back at the end
+    /// reads in groups of this many per event as well.</summary>
+    public int MaxPipeline { get; init; } = 3;
+
     /// <summary>How long, after healing, the cluster may take to settle and deliver its hints.</summary>
     public TimeSpan SettleLimit { get; init; } = TimeSpan.FromMinutes(5);
 

@@ -1,7 +1,9 @@
 using System.Text;
 using Kv.Node.Cluster.Coordination;
 using Kv.Node.Cluster.Replica;
+using Kv.Node.Resp.Net;
 using Kv.Protocol.Internode;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kv.Simulation.Cluster;
 
@@ -95,14 +97,29 @@ public sealed class QuorumChaosRun
         if (candidates.Count == 0) return;
         var id = candidates[random.Next(candidates.Count)];
         var node = cluster.Nodes[id];
-        var value = $"v{index}-{random.Next()}";
+        var pipelined = 1 + random.Next(Math.Max(1, _options.MaxPipeline));
+        var values = new string[pipelined];
+        for (var j = 0; j < pipelined; j++) values[j] = $"v{index}.{j}-{random.Next()}";
         // Owned by the node: a paused node handles it on resume; a node that crashes first never does.
         cluster.Simulation.Schedule(TimeSpan.Zero, () =>
         {
             if (cluster.Software(id) is not { } software) return;
-            var attempt = new WriteAttempt(index, $"key{index}", value, id, node.Incarnation, cluster.Simulation.NowTicks);
-            _attempts.Add(attempt);
-            _ = WriteAsync(cluster, software, attempt);
+            // One I/O event, as a node's socket thread handles a client's pipelined requests: the coordinator sends the
+            // first write to each replica at once and the others together when the event ends.
+            IoEvent.Begin();
+            try
+            {
+                for (var j = 0; j < pipelined; j++)
+                {
+                    var attempt = new WriteAttempt(index, $"key{index}.{j}", values[j], id, node.Incarnation, cluster.Simulation.NowTicks);
+                    _attempts.Add(attempt);
+                    _ = WriteAsync(cluster, software, attempt);
+                }
+            }
+            finally
+            {
+                IoEvent.End(NullLogger.Instance);
+            }
         }, node);
     }
 
@@ -182,13 +199,22 @@ public sealed class QuorumChaosRun
         var lost = new List<string>();
         var failed = new List<string>();
         var outstanding = 0;
+        var inEvent = 0;
         foreach (var attempt in _attempts)
         {
             if (attempt.Outcome != WriteOutcome.Acknowledged) continue;
             var reader = cluster.Software(random.Next(cluster.Nodes.Count))!;
             outstanding++;
+            // Reads grouped into I/O events too, so digest reads also travel in replica batches.
+            if (inEvent == 0) IoEvent.Begin();
             _ = ReadAsync(reader, attempt);
+            if (++inEvent == Math.Max(1, _options.MaxPipeline))
+            {
+                IoEvent.End(NullLogger.Instance);
+                inEvent = 0;
+            }
         }
+        if (inEvent > 0) IoEvent.End(NullLogger.Instance);
         cluster.Simulation.RunUntil(() => outstanding == 0, TimeSpan.FromMinutes(2));
         if (outstanding > 0) failed.Add($"{outstanding} QUORUM reads never completed");
         failures = failed;
