@@ -1,11 +1,10 @@
-using System.Threading.Tasks.Sources;
 using System.Buffers.Binary;
+using System.Threading.Tasks.Sources;
 using Kv.Gossip.Ring;
 using Kv.Gossip.Transport;
 using Kv.Node.Cluster.Hints;
 using Kv.Node.Cluster.Messaging;
 using Kv.Node.Cluster.Replica;
-using Kv.Node.Resp.Net;
 using Kv.Node.Time;
 using Kv.Protocol.Internode;
 using Microsoft.Extensions.Logging;
@@ -193,9 +192,14 @@ public sealed class Coordinator : IReplicaBatchSender<Coordinator.ReplicaWrite>,
     {
         Interlocked.Increment(ref _pendingReplicaWrites);
         var write = new ReplicaWrite(this, replica, mutation, tracker);
-        // On a socket I/O thread the write waits for the end of the event, to go out with the event's other writes to
-        // the same replica (ReplicaBatches).
-        if (_options.BatchReplicaRequests && ReplicaBatches<ReplicaWrite>.TryAdd(this, replica, write, cancellationToken)) return;
+        // On a socket I/O thread a write after the event's first to this replica waits for the end of the event, to go
+        // out with the event's other writes to it (ReplicaBatches).
+        var bytes = mutation.StorageKey.Length + mutation.Value.Length;
+        if (_options.BatchReplicaRequests && ReplicaBatches<ReplicaWrite>.ShouldHold(this, replica, bytes, cancellationToken))
+        {
+            ReplicaBatches<ReplicaWrite>.Hold(this, replica, write, bytes, cancellationToken);
+            return;
+        }
         Send(write, cancellationToken);
     }
 
@@ -464,16 +468,18 @@ public sealed class Coordinator : IReplicaBatchSender<Coordinator.ReplicaWrite>,
         return false;
     }
 
-    /// <summary>Sends a read to a remote replica (on a socket I/O thread, at the end of the event with the event's other
-    /// reads of that replica: <see cref="ReplicaBatches{TItem}"/>); a refusal to send comes back as a failed task, never
-    /// as a throw.</summary>
+    /// <summary>Sends a read to a remote replica; a refusal to send comes back as a failed task, never as a throw. On a
+    /// socket I/O thread a digest read after the event's first to this replica waits for the end of the event, to go
+    /// out with the event's other digest reads of it (<see cref="ReplicaBatches{TItem}"/>). Full reads always go alone:
+    /// their answers carry values, and a batch of large ones could outgrow an internode frame.</summary>
     private ValueTask<ReadResponse> StartRead(NodeAddress replica, byte[] storageKey, bool digestOnly, CancellationToken cancellationToken)
     {
         var request = new ReadRequest(storageKey, digestOnly);
-        if (_options.BatchReplicaRequests && IoEvent.InProgress)
+        if (digestOnly && _options.BatchReplicaRequests && ReplicaBatches<BatchedRead>.ShouldHold(this, replica, storageKey.Length, cancellationToken))
         {
             var read = new BatchedRead(replica, request, _options.RunContinuationsAsynchronously);
-            if (ReplicaBatches<BatchedRead>.TryAdd(this, replica, read, cancellationToken)) return read.Task;
+            ReplicaBatches<BatchedRead>.Hold(this, replica, read, storageKey.Length, cancellationToken);
+            return read.Task;
         }
         try
         {

@@ -19,7 +19,9 @@ internal interface IReplicaBatchSender<TItem>
 /// <remarks>
 /// The first request of an event for a replica is not held: it goes out at once, as it would without batching, and
 /// only the ones after it wait for the end of the event. So a client without pipelining (one request per event) pays
-/// no delay at all, and a pipeline of 16 costs each replica two messages instead of one.
+/// no delay at all, and a pipeline of 16 costs each replica two messages instead of 16. A batch holds at most
+/// <see cref="MaxHeldBytes"/> of keys and values: a request that would take it past that goes out alone, so a batch of
+/// large values never grows past what one internode frame carries.
 /// Threading: one instance per thread and item type (thread-static), used only on that thread. Sending happens at the
 /// end of the event, before the thread waits again, so a request is delayed by at most the rest of its event's
 /// handling; a request that must wait for earlier ones (a GET after pipelined SETs) waits asynchronously, which ends
@@ -34,9 +36,16 @@ internal sealed class ReplicaBatches<TItem> : IEndOfEventWork
     private readonly Stack<Group> _spare = new();
     private bool _deferred;
 
-    /// <summary>Holds <paramref name="item"/> for the end of this thread's current event; false when the caller should
-    /// send it now: no event is in progress here, or it is the event's first request for this replica.</summary>
-    public static bool TryAdd(IReplicaBatchSender<TItem> owner, NodeAddress replica, TItem item, CancellationToken cancellationToken)
+    /// <summary>Bytes of keys and values one batch holds at most (the internode frame limit is 16 MiB).</summary>
+    public const int MaxHeldBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Whether a request of <paramref name="bytes"/> for <paramref name="replica"/> should be held (then pass it to
+    /// <see cref="Hold"/>): an event is in progress on this thread, an earlier request of the event already went to
+    /// this replica, and its batch has room. False means send it now; on the event's first request for the replica
+    /// this opens the replica's batch for the ones after it.
+    /// </summary>
+    public static bool ShouldHold(IReplicaBatchSender<TItem> owner, NodeAddress replica, int bytes, CancellationToken cancellationToken)
     {
         if (!IoEvent.InProgress) return false;
         var batches = t_current ??= new ReplicaBatches<TItem>();
@@ -50,8 +59,14 @@ internal sealed class ReplicaBatches<TItem> : IEndOfEventWork
             batches.Open(owner, replica, cancellationToken); // the first goes now; later ones join the group
             return false;
         }
-        group.Add(item, cancellationToken);
-        return true;
+        return group.Bytes + (long)bytes <= MaxHeldBytes;
+    }
+
+    /// <summary>Holds <paramref name="item"/> for the end of the event, right after <see cref="ShouldHold"/> said so.</summary>
+    public static void Hold(IReplicaBatchSender<TItem> owner, NodeAddress replica, TItem item, int bytes, CancellationToken cancellationToken)
+    {
+        var group = t_current?.Find(owner, replica) ?? throw new InvalidOperationException("no batch is open for this replica: call ShouldHold first");
+        group.Add(item, bytes, cancellationToken);
     }
 
     private Group? Find(IReplicaBatchSender<TItem> owner, NodeAddress replica)
@@ -96,19 +111,22 @@ internal sealed class ReplicaBatches<TItem> : IEndOfEventWork
         public IReplicaBatchSender<TItem>? Owner;
         public NodeAddress Replica;
         public readonly List<TItem> Items = [];
+        public long Bytes;
         public CancellationToken Token;
         public bool MixedTokens;
 
-        public void Add(TItem item, CancellationToken cancellationToken)
+        public void Add(TItem item, int bytes, CancellationToken cancellationToken)
         {
             if (cancellationToken != Token) MixedTokens = true; // a batch can be cancelled only as a whole
             Items.Add(item);
+            Bytes += bytes;
         }
 
         public void Reset()
         {
             Owner = null;
             Items.Clear();
+            Bytes = 0;
             Token = default;
             MixedTokens = false;
         }

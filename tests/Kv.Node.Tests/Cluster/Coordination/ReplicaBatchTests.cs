@@ -83,6 +83,36 @@ public sealed class ReplicaBatchTests
     }
 
     [Fact]
+    public async Task WriteThatWouldOverfillItsReplicasBatch_GoesAlone()
+    {
+        var transports = new List<CountingTransport>();
+        await using var cluster = await StartCountingClusterAsync(transports);
+        var coordinator = cluster.Nodes[0];
+        var big = new byte[ReplicaBatches<Coordinator.ReplicaWrite>.MaxHeldBytes * 2 / 3];
+
+        var writes = new List<Task>();
+        IoEvent.Begin();
+        try
+        {
+            // small: sent at once (first); big: held; big again: no room left, sent at once; small: held with the first big
+            writes.Add(coordinator.Coordinator.WriteBlindAsync(B("a"), MutationKind.Value, B("1"), 0, ConsistencyLevel.All).AsTask());
+            writes.Add(coordinator.Coordinator.WriteBlindAsync(B("b"), MutationKind.Value, big, 0, ConsistencyLevel.All).AsTask());
+            writes.Add(coordinator.Coordinator.WriteBlindAsync(B("c"), MutationKind.Value, big, 0, ConsistencyLevel.All).AsTask());
+            writes.Add(coordinator.Coordinator.WriteBlindAsync(B("d"), MutationKind.Value, B("4"), 0, ConsistencyLevel.All).AsTask());
+        }
+        finally
+        {
+            IoEvent.End(NullLogger.Instance);
+        }
+        await Task.WhenAll(writes);
+
+        var sender = transports.Single(t => t.LocalAddress == coordinator.Address);
+        Assert.Equal(4, Sent(sender, InternodeVerb.Mutation)); // "a" and "c", to each remote replica
+        Assert.Equal(2, Sent(sender, InternodeVerb.MutationBatch)); // "b" with "d", to each
+        foreach (var node in cluster.Nodes) Assert.Equal(big.Length, node.Local("c").Value.Length);
+    }
+
+    [Fact]
     public async Task WritesOutsideAnEvent_OrWithBatchingOff_GoOneByOne()
     {
         var transports = new List<CountingTransport>();
