@@ -22,10 +22,34 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
     /// <see cref="Database.WriteAsync"/> returns, so each thread fills one batch of its own over and over.</remarks>
     public ValueTask ApplyAsync(MutationRequest mutation, CancellationToken cancellationToken = default)
     {
+        var batch = ThreadBatch();
+        Add(batch, mutation);
+        return Write(batch, cancellationToken);
+    }
+
+    /// <summary>One engine write for all of them: one WAL record, durable together, all or none.</summary>
+    public ValueTask ApplyManyAsync(ReadOnlyMemory<MutationRequest> mutations, CancellationToken cancellationToken = default)
+    {
+        var batch = ThreadBatch();
+        foreach (var mutation in mutations.Span) Add(batch, mutation);
+        return Write(batch, cancellationToken);
+    }
+
+    private static WriteBatch ThreadBatch()
+    {
         var batch = t_batch ??= new WriteBatch();
         batch.Clear();
+        return batch;
+    }
+
+    private static void Add(WriteBatch batch, in MutationRequest mutation)
+    {
         if (mutation.Kind == MutationKind.Tombstone) batch.Delete(mutation.StorageKey.Span, mutation.Timestamp);
         else batch.Put(mutation.StorageKey.Span, mutation.Value.Span, mutation.Timestamp, mutation.ExpiresAt);
+    }
+
+    private ValueTask Write(WriteBatch batch, CancellationToken cancellationToken)
+    {
         try
         {
             return Database.WriteAsync(batch, cancellationToken);
@@ -33,26 +57,6 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
         finally
         {
             if (batch.ByteSize > MaxRetainedBatchBytes) t_batch = null; // a huge value's buffer goes back to the GC
-        }
-    }
-
-    /// <summary>One engine write for all of them: one WAL record, durable together, all or none.</summary>
-    public ValueTask ApplyManyAsync(ReadOnlyMemory<MutationRequest> mutations, CancellationToken cancellationToken = default)
-    {
-        var batch = t_batch ??= new WriteBatch();
-        batch.Clear();
-        foreach (var mutation in mutations.Span)
-        {
-            if (mutation.Kind == MutationKind.Tombstone) batch.Delete(mutation.StorageKey.Span, mutation.Timestamp);
-            else batch.Put(mutation.StorageKey.Span, mutation.Value.Span, mutation.Timestamp, mutation.ExpiresAt);
-        }
-        try
-        {
-            return Database.WriteAsync(batch, cancellationToken);
-        }
-        finally
-        {
-            if (batch.ByteSize > MaxRetainedBatchBytes) t_batch = null;
         }
     }
 
