@@ -64,7 +64,17 @@ public class WalCorruptionTests
     public void Replay_GarbageAfterLastRecord_IsDroppedAsTornTail()
     {
         var (file, payloads, _) = Build([10, 20]);
-        Gen.Byte.Array[1, 300].Sample(garbage =>
+        // Garbage whose first bytes read as a plausible fragment (a known type, a length that ends inside the garbage)
+        // followed by bytes other than zeros is what a damaged length field looks like, and the reader rightly reports
+        // it as corruption (Replay_LengthFieldDamagedInTheLastBlock_ThrowsCorruptionNotTornTail): not a torn tail. About
+        // one sample in 10,000 drew that shape, which failed this test in about one run in a hundred.
+        static bool LooksLikeDamagedLength(byte[] g)
+        {
+            if (g.Length < LogFormat.HeaderSize || g[6] is 0 or > LogFormat.MaxType) return false;
+            var claimedEnd = LogFormat.HeaderSize + (g[4] | (g[5] << 8));
+            return claimedEnd < g.Length && g.AsSpan(claimedEnd).ContainsAnyExcept((byte)0);
+        }
+        Gen.Byte.Array[1, 300].Where(g => !LooksLikeDamagedLength(g)).Sample(garbage =>
         {
             var logger = new ListLogger();
             var read = Replay(FileWith(Log, file.Concat(garbage).ToArray()), Log, logger);
