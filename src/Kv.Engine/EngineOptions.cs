@@ -31,7 +31,7 @@ public sealed class EngineOptions
     public long MemtableSizeBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>Ask the kernel (Linux) to back the memtable's arena and hash index with transparent huge pages, so
-    /// its random accesses miss the TLB far less (gets from a large memtable ~10% faster). Only advice: the kernel's
+    /// its random accesses miss the TLB far less (gets from a large memtable 10-25 % faster). Only advice: the kernel's
     /// transparent_hugepage setting decides. Default true.</summary>
     public bool MemtableHugePages { get; set; } = true;
 

@@ -10,7 +10,7 @@ namespace Kv.Engine.Memtable;
 /// Why: a get or an insert jumps to a random spot of a 64 MiB arena and a 16 MiB index. With 4 KiB pages that is
 /// 20k pages, far more than the TLB holds, so nearly every such access first walks the page tables, and under a
 /// hypervisor a walk is two-dimensional and costs several more memory reads. With 2 MiB pages the whole memtable
-/// fits in 40 TLB entries. Measured: gets from a 512 MiB memtable 10% faster (docs/engine.md, "Huge pages").
+/// fits in 40 TLB entries. Measured: gets from a 512 MiB memtable 10-25 % faster (docs/engine.md, "Huge pages").
 /// <para>How: the array is pinned (it never moves, so its address range stays the same) and the 2 MiB-aligned part
 /// of that range gets <c>madvise(MADV_HUGEPAGE)</c> before anything touches it, so the first touch of each 2 MiB
 /// faults in a huge page when the kernel has one free (<c>/sys/kernel/mm/transparent_hugepage/enabled</c>

@@ -12,9 +12,9 @@ internal interface IReplicaBatchSender<TItem>
 /// <summary>
 /// The replica requests (writes, or reads) a socket I/O thread's current event produced, gathered per (coordinator,
 /// replica) and handed back to the coordinator when the event ends (<see cref="IoEvent"/>), which sends each group as
-/// one batch request instead of one request per item. A client that pipelines 16 SETs makes each replica get one
-/// message, apply one engine write and send one answer, and the coordinator keep one pending request and one timer
-/// per replica instead of 16 (docs/cluster.md, "Replica batches").
+/// one batch request instead of one request per item. A client that pipelines 16 SETs makes each replica get two
+/// messages (the first write alone, then the batch), apply two engine writes and send two answers, and the coordinator
+/// keep two pending requests and timers per replica instead of 16 (docs/cluster.md, "Replica batches").
 /// </summary>
 /// <remarks>
 /// The first request of an event for a replica is not held: it goes out at once, as it would without batching, and
