@@ -177,7 +177,10 @@ public sealed class ReplicaBatchTests
             {
                 reads.Add(Read(node, "k" + i));
             }
-            Assert.All(reads.Skip(1), r => Assert.False(r.IsCompleted)); // each waits for its digest; only the first is sent yet
+            // Each read waits for a remote digest. Only the event's first read to each remote replica is sent yet (and
+            // may already be answered); the rest are held until the event ends.
+            var answered = reads.Count(r => r.IsCompleted);
+            Assert.True(answered <= 2, $"{answered} reads answered before the event ended; at most one per remote replica can be");
         }
         finally
         {
