@@ -78,7 +78,8 @@ public sealed class BadInputTests : IAsyncLifetime
         await _server.AssertServesPingAsync();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (_server.Server.ConnectedClients > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.Equal(0, _server.Server.ConnectedClients);
+        // On failure, which connections are left says where a close was missed.
+        Assert.True(_server.Server.ConnectedClients == 0, $"{_server.Server.ConnectedClients} connections still open after 10 s: {_server.Server.DescribeConnections()}");
     }
 
     [Fact]

@@ -154,7 +154,8 @@ public sealed class SocketEngineTests
         }
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (server.Server.ConnectedClients > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
-        Assert.Equal(0, server.Server.ConnectedClients);
+        // On failure, which connections are left says where a close was missed.
+        Assert.True(server.Server.ConnectedClients == 0, $"{server.Server.ConnectedClients} connections still open after 10 s: {server.Server.DescribeConnections()}");
         await server.AssertServesPingAsync();
     }
 

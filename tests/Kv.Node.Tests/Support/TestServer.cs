@@ -64,8 +64,11 @@ public sealed class TestServer : IAsyncDisposable
             AllowAdmin = true,
             Protocol = protocol == 3 ? RedisProtocol.Resp3 : RedisProtocol.Resp2,
             Password = password,
-            ConnectTimeout = 5000,
-            SyncTimeout = 5000,
+            // Generous: these tests check answers, not latency, and the suite runs its classes side by side on two
+            // cores; at 5 s a pipeline of 4000 commands timed out once in a loaded run (a hang still fails).
+            ConnectTimeout = 15000,
+            SyncTimeout = 30000,
+            AsyncTimeout = 30000,
             AbortOnConnectFail = true,
         };
         return ConnectionMultiplexer.ConnectAsync(config);
