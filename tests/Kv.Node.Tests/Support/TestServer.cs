@@ -65,7 +65,8 @@ public sealed class TestServer : IAsyncDisposable
             Protocol = protocol == 3 ? RedisProtocol.Resp3 : RedisProtocol.Resp2,
             Password = password,
             // Generous: these tests check answers, not latency, and the suite runs its classes side by side on two
-            // cores; at 5 s a pipeline of 4000 commands timed out once in a loaded run (a hang still fails).
+            // cores. With 5 s a pipeline test of 4000 commands failed once in a loaded run, this timeout being its only
+            // time limit (a hang still fails).
             ConnectTimeout = 15000,
             SyncTimeout = 30000,
             AsyncTimeout = 30000,
