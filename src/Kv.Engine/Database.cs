@@ -51,7 +51,7 @@ public sealed partial class Database : IDisposable
     private volatile ReadView _view;
     private long _lastSequence;                      // guarded by _insertLock
     private long _visibleSequence;                   // written under _insertLock, read lock-free
-    private long _flushCount, _bytesWritten, _bytesFlushed, _writeStalls;
+    private long _flushCount, _flushPauses, _bytesWritten, _bytesFlushed, _writeStalls;
     private Exception? _backgroundError;
     private volatile bool _closing;
     private bool _disposed;
@@ -286,7 +286,7 @@ public sealed partial class Database : IDisposable
             if (!winner) return ReadResult.Absent;
             if (kind == EntryKind.Tombstone) return new ReadResult(ReadStatus.Deleted, timestamp, 0, null);
             var value = DecodeValue(entryValue, key, out var expires);
-            if (EntryValue.IsExpired(expires, NowUnixMs())) return ReadResult.Absent;
+            if (ExpiredNow(expires)) return ReadResult.Absent;
             return new ReadResult(ReadStatus.Found, timestamp, expires, value.ToArray());
         }
         finally
@@ -318,7 +318,7 @@ public sealed partial class Database : IDisposable
                 return false;
             }
             var value = DecodeValue(entryValue, key, out var expires);
-            if (EntryValue.IsExpired(expires, NowUnixMs()))
+            if (ExpiredNow(expires))
             {
                 status = ReadStatus.Absent;
                 timestamp = 0;
@@ -427,6 +427,10 @@ public sealed partial class Database : IDisposable
 
     private long NowUnixMs() => _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>Whether a value with this expiry is expired now. Reads the clock only for a value that has an expiry: most
+    /// have none, and a clock read was ~2 % of a point read's CPU (GET -P16 profile, 2026-11-24).</summary>
+    private bool ExpiredNow(long expiresAtUnixMs) => expiresAtUnixMs != 0 && EntryValue.IsExpired(expiresAtUnixMs, NowUnixMs());
+
     // ---------------------------------------------------------------- stats
 
     private long _pointReads, _readTablesConsidered, _readTablesSkipped, _filterChecks, _filterNegatives, _filterFalsePositives, _readBlocks;
@@ -467,6 +471,7 @@ public sealed partial class Database : IDisposable
                 BytesPerLevel = bytes,
                 WalBytes = _active.Wal.Length,
                 FlushCount = Interlocked.Read(ref _flushCount),
+                FlushPauses = Interlocked.Read(ref _flushPauses),
                 BytesWritten = Interlocked.Read(ref _bytesWritten),
                 BytesFlushed = Interlocked.Read(ref _bytesFlushed),
                 WriteStalls = Interlocked.Read(ref _writeStalls),

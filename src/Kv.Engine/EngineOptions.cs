@@ -96,6 +96,22 @@ public sealed class EngineOptions
 
     public int SizeTieredMaxThreshold { get; set; } = 32;
 
+    /// <summary>
+    /// Whether requests are being served right now (the node's request threads; null: never). While it says so and a
+    /// flush is not urgent, the flush pauses 1 ms after every <see cref="FlushPaceEntries"/> entries, so a flush started
+    /// by a burst of writes takes little CPU from the reads that follow it on a small machine (docs/engine.md, "Flush
+    /// pacing"). Urgent, and so never paced: a writer or <see cref="Database.Flush"/> waiting for it, the active memtable
+    /// half full (the flush must end before it fills), or closing. Called from the flush thread; must be cheap.
+    /// </summary>
+    public Func<bool>? ForegroundBusy { get; set; }
+
+    /// <summary>Entries a paced flush writes between two checks of <see cref="ForegroundBusy"/>.</summary>
+    public int FlushPaceEntries { get; set; } = 64;
+
+    /// <summary>How long after the last write a flush may be paced: writes land in group commits a millisecond or two
+    /// apart, so "no write since the last check" would say nothing. Tests shorten it.</summary>
+    internal TimeSpan FlushPaceWriteQuiet { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Compaction write budget in bytes per second; 0 = unlimited.</summary>
     public long CompactionRateLimitBytesPerSecond { get; set; }
 
@@ -116,6 +132,7 @@ public sealed class EngineOptions
         ArgumentNullException.ThrowIfNull(FileSystem, nameof(FileSystem));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         if (MemtableSizeBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MemtableSizeBytes), MemtableSizeBytes, "the memtable size must be at least 1 KiB");
+        if (FlushPaceEntries < 1) throw new ArgumentOutOfRangeException(nameof(FlushPaceEntries), FlushPaceEntries, "a paced flush must write at least one entry between two checks");
         if (BlockSize < 256) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "the block size must be at least 256 bytes");
         if (BloomBitsPerKey < 0) throw new ArgumentOutOfRangeException(nameof(BloomBitsPerKey), BloomBitsPerKey, "bloom bits per key cannot be negative");
         if (MaxOpenTables < 0) throw new ArgumentOutOfRangeException(nameof(MaxOpenTables), MaxOpenTables, "the open table limit cannot be negative (0 = unlimited)");

@@ -21,6 +21,10 @@ public sealed class EngineStats
     /// <summary>Memtable flushes completed since open.</summary>
     public long FlushCount { get; init; }
 
+    /// <summary>Pauses flushes made to leave the CPU to requests since open (<see cref="EngineOptions.ForegroundBusy"/>),
+    /// each about 1 ms.</summary>
+    public long FlushPauses { get; init; }
+
     /// <summary>Encoded batch bytes accepted by writes since open (user data written).</summary>
     public long BytesWritten { get; init; }
 

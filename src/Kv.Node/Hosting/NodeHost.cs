@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Kv.Engine;
 using Kv.Node.Cluster.Hosting;
 using Kv.Node.Cluster.Replica;
@@ -84,6 +85,9 @@ public sealed class NodeHost : IAsyncDisposable
             TimeProvider = time,
             LoggerFactory = loggerFactory,
         };
+        // The flush leaves the CPU to requests while it can (docs/engine.md, "Flush pacing"); the loop starts below.
+        var requestThreads = new StrongBox<EpollLoop?>();
+        if (options.FlushPacing) engineOptions.ForegroundBusy = () => requestThreads.Value?.AnyThreadBusy ?? false;
         Database database;
         try
         {
@@ -98,6 +102,7 @@ public sealed class NodeHost : IAsyncDisposable
         IKeyspace served = keyspace;
         // One epoll loop for the node's sockets: RESP clients and inbound peer connections (docs/protocol.md, "Threads").
         var loop = EpollLoop.TryStart(options, loggerFactory.CreateLogger("Kv.Node.Net"));
+        requestThreads.Value = loop;
         RespServer server;
         try
         {

@@ -66,6 +66,10 @@ public sealed class NodeOptions
     /// <summary>Flushes put the blocks they write into the block cache (<see cref="Kv.Engine.EngineOptions.PrepopulateBlockCacheOnFlush"/>).</summary>
     public bool PrepopulateBlockCache { get; set; } = true;
 
+    /// <summary>A flush that nothing waits for pauses while the socket I/O threads serve requests
+    /// (<see cref="Kv.Engine.EngineOptions.ForegroundBusy"/>; the epoll socket engine only).</summary>
+    public bool FlushPacing { get; set; } = true;
+
     /// <summary>
     /// Run a client's requests on the I/O thread that received them instead of handing each to the thread pool: one
     /// thread hop less per request. The epoll socket engine reads it per server; for the runtime's sockets it is

@@ -21,6 +21,7 @@ internal static class EngineStatistics
             new("engine_wal_bytes", s.WalBytes.ToString(inv)),
             new("engine_estimated_entries", s.EstimatedEntries.ToString(inv)),
             new("engine_flushes", s.FlushCount.ToString(inv)),
+            new("engine_flush_pauses", s.FlushPauses.ToString(inv)),
             new("engine_bytes_written", s.BytesWritten.ToString(inv)),
             new("engine_bytes_flushed", s.BytesFlushed.ToString(inv)),
             new("engine_write_stalls", s.WriteStalls.ToString(inv)),

@@ -30,6 +30,8 @@ internal sealed unsafe class EpollLoop : IDisposable
     private readonly int _epoll;
     private readonly int _wake;
     private readonly Thread[] _threads;
+    private const int BusyStride = 16; // longs: each thread's flag on its own 128 bytes, written by that thread only
+    private readonly long[] _busy;
     private readonly ILogger _logger;
     private readonly object _slotLock = new();
     private EpollSocket?[] _slots = new EpollSocket?[64];
@@ -63,13 +65,36 @@ internal sealed unsafe class EpollLoop : IDisposable
             throw Epoll.Failure("epoll_ctl", errno);
         }
         _threads = new Thread[Math.Max(1, threads)];
+        _busy = new long[(_threads.Length + 1) * BusyStride];
         _references = _threads.Length + 1;
         for (var i = 0; i < _threads.Length; i++)
         {
             _threads[i] = new Thread(Run) { IsBackground = true, Name = $"kv-io-{i}" };
-            _threads[i].Start();
+            _threads[i].Start(i);
         }
     }
+
+    /// <summary>Whether one of the loop's threads is handling an event (a request, a peer's message) or ended one within
+    /// the last few milliseconds (<see cref="RecentlyBusyMs"/>, on the coarse clock of <see cref="Environment.TickCount64"/>):
+    /// the engine's flush pauses while it is (<c>EngineOptions.ForegroundBusy</c>). Under a steady load the threads are
+    /// between events a good part of the time, so "inside an event right now" let the flush run in every gap.</summary>
+    public bool AnyThreadBusy
+    {
+        get
+        {
+            var busy = _busy;
+            var now = Environment.TickCount64;
+            for (var i = 1; i <= _threads.Length; i++)
+            {
+                var state = Volatile.Read(ref busy[i * BusyStride]);
+                if (state == InEvent || now - state <= RecentlyBusyMs) return true;
+            }
+            return false;
+        }
+    }
+
+    private const long InEvent = long.MaxValue;
+    private const long RecentlyBusyMs = 2;
 
     public bool InlineCompletions { get; }
 
@@ -169,11 +194,11 @@ internal sealed unsafe class EpollLoop : IDisposable
         }
     }
 
-    private void Run()
+    private void Run(object? index)
     {
         try
         {
-            Serve();
+            Serve(ref _busy[((int)index! + 1) * BusyStride]);
         }
         finally
         {
@@ -204,7 +229,7 @@ internal sealed unsafe class EpollLoop : IDisposable
         Epoll.Close(_epoll);
     }
 
-    private void Serve()
+    private void Serve(ref long busy)
     {
         // One event per wait: a thread holds no ready socket that another idle thread could serve meanwhile.
         Epoll.Event ev;
@@ -224,6 +249,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             var slots = Volatile.Read(ref _slots);
             if ((uint)slot >= (uint)slots.Length || Volatile.Read(ref slots[slot]) is not { } socket || socket.Generation != generation) continue;
             IoEvent.Begin();
+            Volatile.Write(ref busy, InEvent);
             try
             {
                 socket.OnEvents(ev.Events);
@@ -237,6 +263,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             finally
             {
                 IoEvent.End(_logger); // sends what the event's requests gathered (IoEvent)
+                Volatile.Write(ref busy, Environment.TickCount64);
             }
         }
     }
