@@ -196,10 +196,9 @@ public sealed partial class Database
 
     /// <summary>
     /// Flush pacing (<see cref="EngineOptions.ForegroundBusy"/>): called by the flush every few entries; pauses 1 ms
-    /// when requests are being served and nothing waits for the flush. What it protects: on a small machine a 64 MiB
-    /// flush takes a third of a second of CPU, and reads served meanwhile lost a third of their throughput
-    /// (docs/engine.md, "Flush pacing"). What it must not do is delay writers: the flush is urgent as soon as one waits
-    /// for it, and once the active memtable is half full, so that it can end before the next switch is due.
+    /// when requests are being served and the flush is not urgent. What it protects: a 64 MiB flush takes ~0.4 s of
+    /// CPU, which on a small machine the reads right after a burst of writes share (docs/engine.md, "Flush pacing").
+    /// What it must not do is delay writers: see <see cref="FlushIsUrgent"/>.
     /// </summary>
     private void PaceFlush()
     {
@@ -215,7 +214,7 @@ public sealed partial class Database
     /// active memtable is half full, or writes came in within the last <see cref="EngineOptions.FlushPaceWriteQuiet"/> (the active
     /// memtable grew or was switched: the next flush is on its way, and this one must end first; writes land in
     /// group commits a millisecond or two apart, hence a window rather than the last check). Pausing a flush while
-    /// writes streamed in cost sustained SET -P16 10-20 % of its throughput (docs/engine.md, "Flush pacing"), so only
+    /// writes streamed in made sustained SET -P16 10-20 % slower in some runs (docs/engine.md, "Flush pacing"), so only
     /// a flush during reads alone is paced.</summary>
     private bool FlushIsUrgent()
     {

@@ -100,8 +100,9 @@ public sealed class EngineOptions
     /// Whether requests are being served right now (the node's request threads; null: never). While it says so and a
     /// flush is not urgent, the flush pauses 1 ms after every <see cref="FlushPaceEntries"/> entries, so a flush started
     /// by a burst of writes takes little CPU from the reads that follow it on a small machine (docs/engine.md, "Flush
-    /// pacing"). Urgent, and so never paced: a writer or <see cref="Database.Flush"/> waiting for it, the active memtable
-    /// half full (the flush must end before it fills), or closing. Called from the flush thread; must be cheap.
+    /// pacing"). Urgent, and so never paced: a writer or <see cref="Database.Flush"/> waiting for it, writes coming in (the
+    /// active memtable grew within the last 50 ms), the active memtable half full (the flush must end before it fills),
+    /// or closing. Called from the flush thread; must be cheap.
     /// </summary>
     public Func<bool>? ForegroundBusy { get; set; }
 
