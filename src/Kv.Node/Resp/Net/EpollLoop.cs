@@ -263,7 +263,7 @@ internal sealed unsafe class EpollLoop : IDisposable
             finally
             {
                 IoEvent.End(_logger); // sends what the event's requests gathered (IoEvent)
-                Volatile.Write(ref busy, Environment.TickCount64);
+                Volatile.Write(ref busy, Environment.TickCount64); // a vDSO read of the coarse clock, ~5 ns an event
             }
         }
     }
