@@ -8,24 +8,23 @@ using Microsoft.Extensions.Logging;
 namespace Kv.Node.Resp;
 
 /// <summary>
-/// One client connection: a receive loop that parses and executes requests, and a send loop that
-/// drains the reply pipe to the socket.
+/// One client connection: a loop that receives, parses and executes requests and sends their replies.
 /// </summary>
 /// <remarks>
-/// Threading: <see cref="RunAsync"/> owns the parser, the request, the context and the reply pipe's
-/// writer. The server's sweeper thread only reads the activity timestamps and calls <see cref="Abort"/>.
-/// Batching: every request already buffered is parsed and executed, replies accumulate in the output
-/// pipe, and the pipe is flushed once per batch (or every 64 KiB within a huge batch).
-/// Output limit: the reply pipe pauses its writer at <c>OutputBufferLimit</c> unsent bytes; a flush
-/// that would have to wait for the client to read means the client is not keeping up, and it is
-/// disconnected (Redis's hard output-buffer limit).
+/// Threading: <see cref="RunAsync"/> owns the parser, the request, the context and the reply outbox's
+/// writing side. The server's sweeper thread only reads the activity timestamps and calls <see cref="Abort"/>.
+/// Batching: every request already buffered is parsed and executed, replies accumulate in the outbox,
+/// and the outbox is flushed once per batch (or every 64 KiB within a huge batch); a flush sends on the
+/// loop's own thread (<see cref="ReplyOutbox"/>).
+/// Output limit: when more than <c>OutputBufferLimit</c> reply bytes would wait for a client that is not
+/// reading, the client is disconnected (Redis's hard output-buffer limit).
 /// </remarks>
 internal sealed class RespConnection
 {
     private const int FlushEvery = 64 * 1024;
     private readonly RespServer _server;
     private readonly IClientTransport _transport;
-    private readonly Pipe _output;
+    private readonly ReplyOutbox _output;
     private readonly PipeReader _input;
     private readonly RespRequestParser _parser;
     private readonly RespRequest _request = new();
@@ -34,6 +33,7 @@ internal sealed class RespConnection
     private long _lastActivityTicks;
     private long _partialSinceTicks;
     private volatile bool _executing;
+    private volatile bool _closing; // the request loop has ended; what is left is sending the last replies
 
     public RespConnection(RespServer server, IClientTransport transport, long id)
     {
@@ -42,22 +42,17 @@ internal sealed class RespConnection
         var socket = transport.Socket;
         _logger = server.Logger;
         var options = server.Options;
-        _output = new Pipe(new PipeOptions(
-            pauseWriterThreshold: options.OutputBufferLimit,
-            resumeWriterThreshold: options.OutputBufferLimit / 2,
-            readerScheduler: PipeScheduler.Inline, // the send loop runs on the flushing thread: no thread-pool hop per reply batch
-            writerScheduler: PipeScheduler.Inline,
-            useSynchronizationContext: false));
+        _output = new ReplyOutbox(transport, options.OutputBufferLimit, OnSendFailure);
         _input = PipeReader.Create(transport.Input, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         _parser = new RespRequestParser(options.Password is null ? server.Limits : RespLimits.Unauthenticated);
-        Context = new CommandContext(server, id, socket.RemoteEndPoint, new RespReplyWriter(_output.Writer)) { Request = _request };
+        Context = new CommandContext(server, id, socket.RemoteEndPoint, new RespReplyWriter(_output)) { Request = _request };
         _lastActivityTicks = Environment.TickCount64;
     }
 
     public CommandContext Context { get; }
 
     /// <summary>The transport's state, for a test's failure message.</summary>
-    internal string Describe() => $"client {Context.Id}: {_transport}, executing {_executing}";
+    internal string Describe() => $"client {Context.Id}: {_transport}, executing {_executing}, replies unsent {_output.Waiting}";
 
     public long LastActivityTicks => Volatile.Read(ref _lastActivityTicks);
 
@@ -71,11 +66,12 @@ internal sealed class RespConnection
     {
         _abortReason = reason;
         _input.CancelPendingRead();
+        if (_closing) _transport.Abort(); // still sending its last replies to a client that does not read them
     }
 
     public async Task RunAsync()
     {
-        var sender = SendLoopAsync();
+        var failedWrite = false;
         try
         {
             await ReceiveLoopAsync().ConfigureAwait(false);
@@ -87,7 +83,7 @@ internal sealed class RespConnection
         catch (DeferredWriteException e)
         {
             _logger.LogError(e, "client {Id}: a write failed after being accepted; closing the connection without acknowledging it", Context.Id);
-            await _output.Writer.CompleteAsync(e).ConfigureAwait(false);
+            failedWrite = true;
         }
         catch (Exception e)
         {
@@ -108,18 +104,19 @@ internal sealed class RespConnection
                 // A late reply found the output already completed (closing after a failed write): nobody can receive it.
                 _logger.LogDebug("client {Id}: late replies dropped while closing: {Message}", Context.Id, e.Message);
             }
-            await _output.Writer.CompleteAsync().ConfigureAwait(false);
+            _closing = true;
+            if (failedWrite) _output.Discard();
+            await _output.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
-            await sender.ConfigureAwait(false);
             _transport.Close();
             _parser.Dispose();
             Context.Dispose();
+            _output.Dispose();
         }
     }
 
     private async Task ReceiveLoopAsync()
     {
-        var writer = _output.Writer;
         while (true)
         {
             var result = await _input.ReadAsync().ConfigureAwait(false);
@@ -127,7 +124,7 @@ internal sealed class RespConnection
             if (_abortReason is { } reason)
             {
                 Context.Reply.WriteError("ERR " + reason);
-                await FlushAsync(writer).ConfigureAwait(false);
+                Flush();
                 _logger.LogInformation("client {Id} ({Remote}) disconnected: {Reason}", Context.Id, Context.RemoteEndPoint, reason);
                 return;
             }
@@ -178,14 +175,14 @@ internal sealed class RespConnection
                         break;
                     }
                     if (ReferenceEquals(_parser.Limits, RespLimits.Unauthenticated) && Context.Authenticated) _parser.Limits = _server.Limits;
-                    if (writer.UnflushedBytes > FlushEvery)
+                    if (_output.Unflushed > FlushEvery)
                     {
                         await Context.DrainAsync().ConfigureAwait(false);
-                        if (!await FlushAsync(writer).ConfigureAwait(false)) return;
+                        if (!Flush()) return;
                     }
                 }
                 await Context.DrainAsync().ConfigureAwait(false);
-                if (!await FlushAsync(writer).ConfigureAwait(false)) return;
+                if (!Flush()) return;
             }
             finally
             {
@@ -201,56 +198,28 @@ internal sealed class RespConnection
         }
     }
 
-    /// <summary>Flushes replies; false when the client is over the output limit and was disconnected.</summary>
-    private async ValueTask<bool> FlushAsync(PipeWriter writer)
+    /// <summary>Sends the replies written so far; false when the connection is over its output limit (disconnected
+    /// here) or already lost.</summary>
+    private bool Flush()
     {
-        var flush = writer.FlushAsync();
-        if (!flush.IsCompleted)
+        switch (_output.Flush())
         {
-            _server.Stats.CountOutputLimitDisconnect();
-            _logger.LogWarning("client {Id} ({Remote}) disconnected: more than {Limit} bytes of replies unread (output-buffer-limit)",
-                Context.Id, Context.RemoteEndPoint, _server.Options.OutputBufferLimit);
-            _output.Reader.CancelPendingRead();
-            _transport.Abort();
-            return false;
+            case OutboxFlush.Accepted:
+                return true;
+            case OutboxFlush.OverLimit:
+                _server.Stats.CountOutputLimitDisconnect();
+                _logger.LogWarning("client {Id} ({Remote}) disconnected: more than {Limit} bytes of replies unread (output-buffer-limit)",
+                    Context.Id, Context.RemoteEndPoint, _server.Options.OutputBufferLimit);
+                _transport.Abort();
+                return false;
+            default:
+                return false;
         }
-        var result = await flush.ConfigureAwait(false);
-        return !result.IsCompleted;
     }
 
-    private async Task SendLoopAsync()
+    private void OnSendFailure(Exception e)
     {
-        var reader = _output.Reader;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                if (result.IsCanceled) break;
-                try
-                {
-                    foreach (var segment in buffer)
-                    {
-                        var sent = 0;
-                        while (sent < segment.Length) sent += await _transport.SendAsync(segment[sent..]).ConfigureAwait(false);
-                    }
-                }
-                finally
-                {
-                    reader.AdvanceTo(buffer.End);
-                }
-                if (result.IsCompleted) break;
-            }
-        }
-        catch (Exception e)
-        {
-            _logger.LogDebug("client {Id} send ended: {Message}", Context.Id, e.Message);
-            Abort("connection lost");
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
+        _logger.LogDebug("client {Id} send ended: {Message}", Context.Id, e.Message);
+        Abort("connection lost");
     }
 }
