@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Tasks.Sources;
 using Kv.Node.Storage;
-using Microsoft.Extensions.Logging;
 using Kv.Protocol.Buffers;
 using Kv.Protocol.Resp;
+using Microsoft.Extensions.Logging;
 
 namespace Kv.Node.Resp;
 

@@ -541,7 +541,10 @@ public class DatabaseTests
         var fs = new InMemoryFileSystem();
         using var db = Database.Open("/db", new EngineOptions
         {
-            FileSystem = fs, MemtableSizeBytes = 1 << 20, BlockCacheBytes = 4 << 20, PrepopulateBlockCacheOnFlush = prepopulate,
+            FileSystem = fs,
+            MemtableSizeBytes = 1 << 20,
+            BlockCacheBytes = 4 << 20,
+            PrepopulateBlockCacheOnFlush = prepopulate,
         });
         for (var i = 0; i < 2000; i++) db.Put(B($"key{i:D5}"), B(new string((char)('a' + (i % 26)), 100)), 1);
         db.Flush();

@@ -30,7 +30,10 @@ public class WalDirectIOTests
                                   long preallocate = WalOptions.DefaultPreallocateBytes) =>
         WalWriter.Create(LocalFileSystem.Instance, path, new WalOptions
         {
-            UseDirectIO = direct, Logger = logger, SyncMode = mode, PreallocateBytes = preallocate,
+            UseDirectIO = direct,
+            Logger = logger,
+            SyncMode = mode,
+            PreallocateBytes = preallocate,
         });
 
     [Fact]

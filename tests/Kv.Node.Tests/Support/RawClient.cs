@@ -100,24 +100,24 @@ public sealed class RawClient(Socket socket) : IDisposable
         switch (type)
         {
             case (byte)'$' or (byte)'!' or (byte)'=': // bulk string, bulk error, verbatim string
-            {
-                var length = int.Parse(header);
-                if (length >= 0)
                 {
-                    if (next + length + 2 > data.Length) return false;
-                    next += length + 2;
+                    var length = int.Parse(header);
+                    if (length >= 0)
+                    {
+                        if (next + length + 2 > data.Length) return false;
+                        next += length + 2;
+                    }
+                    break;
                 }
-                break;
-            }
             case (byte)'*' or (byte)'~' or (byte)'>' or (byte)'%' or (byte)'|': // aggregates; maps and attributes hold pairs
-            {
-                var elements = int.Parse(header);
-                if (type is (byte)'%' or (byte)'|') elements *= 2;
-                for (var i = 0; i < elements; i++)
-                    if (!TrySkipReply(data, ref next)) return false;
-                if (type == (byte)'|' && !TrySkipReply(data, ref next)) return false; // an attribute comes before its reply
-                break;
-            }
+                {
+                    var elements = int.Parse(header);
+                    if (type is (byte)'%' or (byte)'|') elements *= 2;
+                    for (var i = 0; i < elements; i++)
+                        if (!TrySkipReply(data, ref next)) return false;
+                    if (type == (byte)'|' && !TrySkipReply(data, ref next)) return false; // an attribute comes before its reply
+                    break;
+                }
         }
         offset = next;
         return true;

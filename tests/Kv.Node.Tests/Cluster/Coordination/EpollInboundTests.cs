@@ -2,8 +2,8 @@ using System.Text;
 using Kv.Node.Cluster.Coordination;
 using Kv.Node.Cluster.Net;
 using Kv.Node.Cluster.Replica;
-using Kv.Protocol.Internode;
 using Kv.Node.Resp.Net;
+using Kv.Protocol.Internode;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Kv.Node.Tests.Cluster.Coordination;
