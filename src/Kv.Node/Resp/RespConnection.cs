@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using Kv.Node.Resp.Net;
 using Kv.Protocol.Resp;
@@ -25,7 +24,8 @@ internal sealed class RespConnection
     private readonly RespServer _server;
     private readonly IClientTransport _transport;
     private readonly ReplyOutbox _output;
-    private readonly PipeReader _input;
+    private readonly ReceiveBuffer _input = new();
+    private readonly CancellationTokenSource _aborted = new(); // ends a waiting receive when another thread aborts
     private readonly RespRequestParser _parser;
     private readonly RespRequest _request = new();
     private readonly ILogger _logger;
@@ -43,7 +43,6 @@ internal sealed class RespConnection
         _logger = server.Logger;
         var options = server.Options;
         _output = new ReplyOutbox(transport, options.OutputBufferLimit, OnSendFailure);
-        _input = PipeReader.Create(transport.Input, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         _parser = new RespRequestParser(options.Password is null ? server.Limits : RespLimits.Unauthenticated);
         Context = new CommandContext(server, id, socket.RemoteEndPoint, new RespReplyWriter(_output)) { Request = _request };
         _lastActivityTicks = Environment.TickCount64;
@@ -65,7 +64,14 @@ internal sealed class RespConnection
     public void Abort(string reason)
     {
         _abortReason = reason;
-        _input.CancelPendingRead();
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the connection has closed meanwhile
+        }
         if (_closing) _transport.Abort(); // still sending its last replies to a client that does not read them
     }
 
@@ -107,8 +113,8 @@ internal sealed class RespConnection
             _closing = true;
             if (failedWrite) _output.Discard();
             await _output.CompleteAsync().ConfigureAwait(false);
-            await _input.CompleteAsync().ConfigureAwait(false);
             _transport.Close();
+            _input.Dispose();
             _parser.Dispose();
             Context.Dispose();
             _output.Dispose();
@@ -119,7 +125,15 @@ internal sealed class RespConnection
     {
         while (true)
         {
-            var result = await _input.ReadAsync().ConfigureAwait(false);
+            int received;
+            try
+            {
+                received = await _transport.ReceiveAsync(_input.GetReceiveSpace(), _aborted.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_abortReason is not null)
+            {
+                received = -1;
+            }
             Volatile.Write(ref _lastActivityTicks, Environment.TickCount64);
             if (_abortReason is { } reason)
             {
@@ -128,12 +142,13 @@ internal sealed class RespConnection
                 _logger.LogInformation("client {Id} ({Remote}) disconnected: {Reason}", Context.Id, Context.RemoteEndPoint, reason);
                 return;
             }
-            if (result.IsCanceled)
+            if (received == 0)
             {
-                _input.AdvanceTo(result.Buffer.Start);
-                continue;
+                if (_input.Length > 0) _logger.LogDebug("client {Id} closed mid-request", Context.Id);
+                return;
             }
-            var buffer = result.Buffer;
+            _input.Received(received);
+            var buffer = _input.Unparsed;
             var consumed = buffer.Start;
             var close = false;
             _executing = true;
@@ -187,14 +202,9 @@ internal sealed class RespConnection
             finally
             {
                 _executing = false;
-                _input.AdvanceTo(consumed, buffer.End);
+                _input.ConsumeTo(consumed);
             }
             if (close) return;
-            if (result.IsCompleted)
-            {
-                if (!buffer.Slice(consumed).IsEmpty) _logger.LogDebug("client {Id} closed mid-request", Context.Id);
-                return;
-            }
         }
     }
 

@@ -162,7 +162,7 @@ public class ReplyOutboxTests
 
         public Socket Socket => throw new NotSupportedException();
 
-        public Stream Input => Stream.Null;
+        public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) => new(0);
 
         public ValueTask<int> SendAsync(ReadOnlyMemory<byte> data)
         {

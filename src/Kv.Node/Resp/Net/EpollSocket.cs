@@ -5,8 +5,8 @@ using System.Threading.Tasks.Sources;
 namespace Kv.Node.Resp.Net;
 
 /// <summary>
-/// A client socket served by an <see cref="EpollLoop"/>: receives for the connection's pipe reader (through
-/// <see cref="Input"/>), and <see cref="SendAsync"/> for its send loop.
+/// A client socket served by an <see cref="EpollLoop"/>: <see cref="ReceiveAsync"/> and <see cref="SendAsync"/> for a RESP
+/// connection, and the receive side as a stream (<see cref="Input"/>) for an inbound peer's pipe reader.
 /// </summary>
 /// <remarks>
 /// <para>Receiving. The socket is registered edge-triggered, so the loop reports data once when it arrives, not while it

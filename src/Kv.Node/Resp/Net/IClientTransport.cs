@@ -7,8 +7,9 @@ internal interface IClientTransport
 {
     Socket Socket { get; }
 
-    /// <summary>The receive side, read by one reader at a time; it stays open when the reader completes.</summary>
-    Stream Input { get; }
+    /// <summary>Receives at least one byte into <paramref name="buffer"/>, or 0 at the end of the stream; one receive at
+    /// a time. Canceling <paramref name="cancellationToken"/> ends a waiting receive with <see cref="OperationCanceledException"/>.</summary>
+    ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
     /// <summary>Sends some of <paramref name="data"/> (at least one byte) and returns how much; one send at a time.</summary>
     ValueTask<int> SendAsync(ReadOnlyMemory<byte> data);
@@ -20,13 +21,14 @@ internal interface IClientTransport
     void Close();
 }
 
-/// <summary>The runtime's sockets (<see cref="NetworkStream"/> and <see cref="Socket.SendAsync(ReadOnlyMemory{byte}, SocketFlags, CancellationToken)"/>):
+/// <summary>The runtime's sockets (<see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> and <see cref="Socket.SendAsync(ReadOnlyMemory{byte}, SocketFlags, CancellationToken)"/>):
 /// used where <see cref="EpollLoop"/> is not supported, or when configured.</summary>
 internal sealed class RuntimeSocketTransport(Socket socket) : IClientTransport
 {
     public Socket Socket { get; } = socket;
 
-    public Stream Input { get; } = new NetworkStream(socket, ownsSocket: false);
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        Socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
 
     public ValueTask<int> SendAsync(ReadOnlyMemory<byte> data) => Socket.SendAsync(data, SocketFlags.None);
 
