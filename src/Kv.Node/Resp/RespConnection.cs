@@ -64,14 +64,7 @@ internal sealed class RespConnection
     public void Abort(string reason)
     {
         _abortReason = reason;
-        try
-        {
-            _aborted.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // the connection has closed meanwhile
-        }
+        _aborted.Cancel(); // never disposed: it has no timer, and the sweeper may still abort a connection that just closed
         if (_closing) _transport.Abort(); // still sending its last replies to a client that does not read them
     }
 
@@ -104,11 +97,6 @@ internal sealed class RespConnection
             catch (DeferredWriteException)
             {
                 // already closing; the failure was logged by whoever saw it first
-            }
-            catch (InvalidOperationException e)
-            {
-                // A late reply found the output already completed (closing after a failed write): nobody can receive it.
-                _logger.LogDebug("client {Id}: late replies dropped while closing: {Message}", Context.Id, e.Message);
             }
             _closing = true;
             if (failedWrite) _output.Discard();
