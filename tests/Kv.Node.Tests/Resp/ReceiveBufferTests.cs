@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using Kv.Node.Resp;
+using Kv.Node.Resp.Net;
 using Kv.Protocol.Resp;
 
 namespace Kv.Node.Tests.Resp;

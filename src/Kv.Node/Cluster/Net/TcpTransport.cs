@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Kv.Gossip.Transport;
@@ -185,17 +184,19 @@ public sealed class TcpTransport : IMessageTransport
                 _logger.LogDebug("Internode connection from {Remote} uses the runtime's sockets: {Reason}", remote, e.Message);
             }
         }
-        var stream = polled?.Input ?? new NetworkStream(socket, ownsSocket: true);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: polled is not null));
+        // Frames are received into one buffer and delivered from it in place (handlers take a span and finish with it
+        // before the next receive), as a RESP connection receives its requests.
+        Resp.Net.IClientTransport transport = polled is not null ? polled : new Resp.Net.RuntimeSocketTransport(socket);
+        var input = new Resp.Net.ReceiveBuffer(64 * 1024);
         try
         {
-            from = await ReadHelloAsync(reader, remote, shutdown).ConfigureAwait(false);
+            from = await ReadHelloAsync(transport, input, remote, shutdown).ConfigureAwait(false);
             if (from is null) return;
             var peer = from.Value;
             while (true)
             {
-                var result = await reader.ReadAsync(shutdown).ConfigureAwait(false);
-                var buffer = result.Buffer;
+                // Deliver first: frames may have come in the same receive as the hello.
+                var buffer = input.Unparsed;
                 try
                 {
                     while (InternodeFrame.TryRead(ref buffer, _options.MaxFrameLength, out var channel, out var payload))
@@ -203,15 +204,17 @@ public sealed class TcpTransport : IMessageTransport
                 }
                 finally
                 {
-                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    input.ConsumeTo(buffer.Start);
                 }
-                if (result.IsCompleted)
+                var received = await transport.ReceiveAsync(input.GetReceiveSpace(), shutdown).ConfigureAwait(false);
+                if (received == 0)
                 {
-                    if (!buffer.IsEmpty)
+                    if (input.Length > 0)
                         _logger.LogInformation("Internode connection from {Peer} ({Remote}) closed in the middle of a frame; {Bytes} partial bytes discarded",
-                            peer, remote, buffer.Length);
+                            peer, remote, input.Length);
                     return;
                 }
+                input.Received(received);
             }
         }
         catch (InternodeProtocolException e)
@@ -231,14 +234,13 @@ public sealed class TcpTransport : IMessageTransport
         }
         finally
         {
-            await reader.CompleteAsync().ConfigureAwait(false);
-            if (polled is not null) polled.Close();
-            else await stream.DisposeAsync().ConfigureAwait(false);
+            transport.Close();
+            input.Dispose();
             _inbound.TryRemove(socket, out _);
         }
     }
 
-    private async Task<NodeAddress?> ReadHelloAsync(PipeReader reader, string remote, CancellationToken shutdown)
+    private async Task<NodeAddress?> ReadHelloAsync(Resp.Net.IClientTransport transport, Resp.Net.ReceiveBuffer input, string remote, CancellationToken shutdown)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
         timeout.CancelAfter(_options.HelloTimeout);
@@ -246,27 +248,17 @@ public sealed class TcpTransport : IMessageTransport
         {
             while (true)
             {
-                var result = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var done = false;
-                InternodeHello hello = default;
-                try
-                {
-                    done = InternodeHello.TryRead(ref buffer, out hello);
-                }
-                finally
-                {
-                    // After the hello, frames may already be buffered: mark only the hello as examined,
-                    // or the next read would wait for bytes beyond them.
-                    if (done) reader.AdvanceTo(buffer.Start);
-                    else reader.AdvanceTo(buffer.Start, buffer.End);
-                }
-                if (done) return new NodeAddress(hello.Host, hello.Port);
-                if (result.IsCompleted)
+                var received = await transport.ReceiveAsync(input.GetReceiveSpace(), timeout.Token).ConfigureAwait(false);
+                if (received == 0)
                 {
                     _logger.LogDebug("Internode connection from {Remote} closed before its hello", remote);
                     return null;
                 }
+                input.Received(received);
+                var buffer = input.Unparsed;
+                if (!InternodeHello.TryRead(ref buffer, out var hello)) continue;
+                input.ConsumeTo(buffer.Start); // frames may follow in the same receive
+                return new NodeAddress(hello.Host, hello.Port);
             }
         }
         catch (OperationCanceledException) when (!shutdown.IsCancellationRequested)

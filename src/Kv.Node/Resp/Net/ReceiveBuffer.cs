@@ -1,9 +1,9 @@
 using System.Buffers;
 
-namespace Kv.Node.Resp;
+namespace Kv.Node.Resp.Net;
 
 /// <summary>
-/// A connection's received bytes that are not parsed yet: one pooled array, received into at its end and parsed in
+/// A connection's received bytes that are not parsed yet (a RESP client's requests, a peer's internode frames): one pooled array, received into at its end and parsed in
 /// place, so a request's arguments point into it until the connection moves on. The unparsed tail moves to the front
 /// only when the free space runs short, and the array grows only for a request larger than it (the parser's limits
 /// bound how large that can be); an empty buffer that grew goes back to its first size.
@@ -13,12 +13,19 @@ namespace Kv.Node.Resp;
 /// <see cref="GetReceiveSpace"/> may move or replace the bytes they point into.</remarks>
 internal sealed class ReceiveBuffer : IDisposable
 {
-    private const int InitialSize = 16 * 1024;
     private const int MinimumReceive = 4 * 1024; // what a receive is offered at least, as the pipe reader did
-    private const int KeepWhenEmpty = 64 * 1024;
-    private byte[] _array = ArrayPool<byte>.Shared.Rent(InitialSize);
+    private readonly int _initialSize;
+    private readonly int _keepWhenEmpty;
+    private byte[] _array;
     private int _start;
     private int _end;
+
+    public ReceiveBuffer(int initialSize = 16 * 1024)
+    {
+        _initialSize = Math.Max(initialSize, 2 * MinimumReceive);
+        _keepWhenEmpty = Math.Max(4 * _initialSize, 64 * 1024);
+        _array = ArrayPool<byte>.Shared.Rent(_initialSize);
+    }
 
     /// <summary>Bytes received and not yet consumed.</summary>
     public int Length => _end - _start;
@@ -32,7 +39,7 @@ internal sealed class ReceiveBuffer : IDisposable
         if (_start == _end)
         {
             _start = _end = 0;
-            if (_array.Length > KeepWhenEmpty) Replace(InitialSize);
+            if (_array.Length > _keepWhenEmpty) Replace(_initialSize);
         }
         if (_array.Length - _end >= MinimumReceive) return _array.AsMemory(_end);
         var length = _end - _start;
