@@ -34,6 +34,7 @@ internal sealed class RespConnection
     private long _partialSinceTicks;
     private volatile bool _executing;
     private volatile bool _closing; // the request loop has ended; what is left is sending the last replies
+    private long _expected; // what the incomplete request at the buffer's start needs in all, when the parser knows
 
     public RespConnection(RespServer server, IClientTransport transport, long id)
     {
@@ -154,6 +155,7 @@ internal sealed class RespConnection
                     if (status == RespParseStatus.Incomplete)
                     {
                         if (Volatile.Read(ref _partialSinceTicks) == 0) Volatile.Write(ref _partialSinceTicks, Environment.TickCount64);
+                        _expected = _parser.BytesNeeded;
                         break;
                     }
                     if (status == RespParseStatus.Malformed)
@@ -191,6 +193,8 @@ internal sealed class RespConnection
             {
                 _executing = false;
                 _input.ConsumeTo(consumed);
+                _input.Expect(_expected); // a large bulk's buffer grows to its size, not to the next power of two past it
+                _expected = 0;
             }
             if (close) return;
         }

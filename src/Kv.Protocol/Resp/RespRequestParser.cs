@@ -33,6 +33,11 @@ public sealed class RespRequestParser : IDisposable
     /// <summary>After <see cref="RespParseStatus.Malformed"/>: the error reply text (without "-ERR ").</summary>
     public string? Error { get; private set; }
 
+    /// <summary>After <see cref="RespParseStatus.Incomplete"/>: the fewest bytes, counted from the request's first byte,
+    /// that could complete it as far as it has been read (a bulk's announced length counts in full); a receive buffer
+    /// can grow to this once instead of doubling towards it.</summary>
+    public long BytesNeeded => _needed;
+
     /// <summary>True when the last complete request lives in the scratch buffer (it is overwritten by the next straddling request).</summary>
     public bool LastRequestInScratch { get; private set; }
 

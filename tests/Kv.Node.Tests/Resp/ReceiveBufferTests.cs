@@ -70,6 +70,39 @@ public class ReceiveBufferTests
         Assert.True(buffer.GetReceiveSpace().Length < 64 * 1024, "an empty buffer that grew goes back to its first size");
     }
 
+    [Fact]
+    public void GetReceiveSpace_ExpectedRequestSize_GrowsToItNotToTheNextPowerOfTwo()
+    {
+        using var buffer = new ReceiveBuffer();
+        const int total = 3_000_000; // a 3 MB request: doubling would end at 4 MiB
+        var received = 0;
+        while (received < total)
+        {
+            var space = buffer.GetReceiveSpace();
+            Assert.True(space.Length >= 4096, $"{space.Length} bytes offered");
+            var n = Math.Min(space.Length, total - received);
+            space.Span[..n].Fill((byte)'v');
+            buffer.Received(n);
+            received += n;
+            buffer.Expect(total);
+        }
+
+        Assert.Equal(total, buffer.Length);
+        Assert.True(buffer.Unparsed.IsSingleSegment);
+        Assert.InRange(buffer.GetReceiveSpace().Length + buffer.Length, total, total + 4096);
+    }
+
+    [Fact]
+    public void GetReceiveSpace_AnnouncedSizeWithoutData_GrowsNoFasterThanDoubling()
+    {
+        using var buffer = new ReceiveBuffer();
+        var first = buffer.GetReceiveSpace().Length;
+        Receive(buffer, new string('x', first)); // the whole buffer holds one partial request
+        buffer.Expect(512L * 1024 * 1024); // that announced a 512 MB bulk
+
+        Assert.InRange(buffer.GetReceiveSpace().Length + buffer.Length, first + 4096, 2 * first);
+    }
+
     private static void Receive(ReceiveBuffer buffer, string text)
     {
         var space = buffer.GetReceiveSpace();

@@ -60,6 +60,18 @@ public sealed class RespRequestParserTests
     }
 
     [Fact]
+    public void BytesNeeded_LargeBulkHeaderRead_IsTheWholeRequestsLength()
+    {
+        using var parser = new RespRequestParser(RespLimits.Default);
+        var head = B("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n");
+        var partial = head.Concat(new byte[1000]).ToArray();
+
+        Assert.Equal(RespParseStatus.Incomplete, parser.TryParse(new ReadOnlySequence<byte>(partial), new RespRequest(), out _));
+
+        Assert.Equal(head.Length + 3_000_000 + 2, parser.BytesNeeded);
+    }
+
+    [Fact]
     public void TryParse_SplitAtEveryByteBoundary_SameRequests()
     {
         var input = B("*3\r\n$3\r\nSET\r\n$3\r\nk\0y\r\n$5\r\nva\r\nl\r\nPING\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\nECHO \"a b\" c\r\n");

@@ -3,10 +3,13 @@ using System.Buffers;
 namespace Kv.Node.Resp.Net;
 
 /// <summary>
-/// A connection's received bytes that are not parsed yet (a RESP client's requests, a peer's internode frames): one pooled array, received into at its end and parsed in
-/// place, so a request's arguments point into it until the connection moves on. The unparsed tail moves to the front
-/// only when the free space runs short, and the array grows only for a request larger than it (the parser's limits
-/// bound how large that can be); an empty buffer that grew goes back to its first size.
+/// A connection's received bytes that are not parsed yet (a RESP client's requests, a peer's internode frames): one
+/// array, received into at its end and parsed in place, so a request's arguments point into it until the connection
+/// moves on. The unparsed tail moves to the front only when the free space runs short, and the array grows only for a
+/// request larger than it (the parser's limits bound how large that can be): by doubling, but never past the size the
+/// request announced (<see cref="Expect"/>). An empty buffer that grew goes back to its first size. Arrays up to
+/// 1 MiB come from the shared pool; larger ones are allocated at their exact size and left to the collector, because
+/// the pool would round a 513 MB request's array up to 1 GiB and might keep it.
 /// </summary>
 /// <remarks>Threading: owned by the connection's request loop, like its parser. A receive must not start before the
 /// requests parsed from the buffer are done with their arguments (the loop drains pending work first), because
@@ -14,9 +17,12 @@ namespace Kv.Node.Resp.Net;
 internal sealed class ReceiveBuffer : IDisposable
 {
     private const int MinimumReceive = 4 * 1024; // what a receive is offered at least, as the pipe reader did
+    private const int LargestPooled = 1024 * 1024;
     private readonly int _initialSize;
     private readonly int _keepWhenEmpty;
     private byte[] _array;
+    private bool _pooled;
+    private long _expected;
     private int _start;
     private int _end;
 
@@ -24,7 +30,7 @@ internal sealed class ReceiveBuffer : IDisposable
     {
         _initialSize = Math.Max(initialSize, 2 * MinimumReceive);
         _keepWhenEmpty = Math.Max(4 * _initialSize, 64 * 1024);
-        _array = ArrayPool<byte>.Shared.Rent(_initialSize);
+        _array = Allocate(_initialSize, out _pooled);
     }
 
     /// <summary>Bytes received and not yet consumed.</summary>
@@ -49,12 +55,19 @@ internal sealed class ReceiveBuffer : IDisposable
         }
         else
         {
-            Replace(Math.Max(_array.Length * 2, length + MinimumReceive));
+            var size = Math.Max(_array.Length * 2L, length + MinimumReceive);
+            if (_expected > 0) size = Math.Max(Math.Min(size, _expected + MinimumReceive), length + MinimumReceive);
+            Replace((int)Math.Min(Array.MaxLength, size));
         }
         _start = 0;
         _end = length;
         return _array.AsMemory(_end);
     }
+
+    /// <summary>The request at the start of the unparsed bytes needs <paramref name="total"/> bytes in all, as far as the
+    /// parser knows (0: unknown, or nothing partial): growth stops there instead of doubling past it. Growth still goes
+    /// at most to twice the array, so a client that announces a large bulk and sends nothing costs no memory.</summary>
+    public void Expect(long total) => _expected = total;
 
     /// <summary>Records that a receive put <paramref name="count"/> bytes into the space <see cref="GetReceiveSpace"/> gave.</summary>
     public void Received(int count) => _end += count;
@@ -64,10 +77,17 @@ internal sealed class ReceiveBuffer : IDisposable
 
     private void Replace(int size)
     {
-        var array = ArrayPool<byte>.Shared.Rent(size);
+        var array = Allocate(size, out var pooled);
         _array.AsSpan(_start, _end - _start).CopyTo(array);
-        ArrayPool<byte>.Shared.Return(_array);
+        if (_pooled) ArrayPool<byte>.Shared.Return(_array);
         _array = array;
+        _pooled = pooled;
+    }
+
+    private static byte[] Allocate(int size, out bool pooled)
+    {
+        pooled = size <= LargestPooled;
+        return pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
     }
 
     public void Dispose()
@@ -75,6 +95,7 @@ internal sealed class ReceiveBuffer : IDisposable
         var array = _array;
         _array = [];
         _start = _end = 0;
-        if (array.Length > 0) ArrayPool<byte>.Shared.Return(array);
+        if (_pooled && array.Length > 0) ArrayPool<byte>.Shared.Return(array);
+        _pooled = false;
     }
 }
