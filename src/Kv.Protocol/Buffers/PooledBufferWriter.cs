@@ -5,14 +5,17 @@ namespace Kv.Protocol.Buffers;
 /// <summary>
 /// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}.Shared"/> arrays, reused
 /// across messages (internode encoding) or requests (a RESP connection's value buffer), so the hot paths
-/// allocate nothing once warm. Not thread-safe: one owner at a time.
+/// allocate nothing once warm. Arrays over 1 MiB (a huge value) are allocated at their size and left to the
+/// collector instead: the pool would round a 513 MB reply's array up to 1 GiB and might keep it.
+/// Not thread-safe: one owner at a time.
 /// </summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
+    private bool _pooled;
     private int _written;
 
-    public PooledBufferWriter(int initialCapacity = 256) => _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(16, initialCapacity));
+    public PooledBufferWriter(int initialCapacity = 256) => _buffer = Allocate(Math.Max(16, initialCapacity), out _pooled);
 
     public int WrittenCount => _written;
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
@@ -20,14 +23,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     private const int KeepAfterReset = 1024 * 1024;
 
-    /// <summary>Forgets what was written, keeping the buffer unless it grew past 1 MiB (then it goes back to the
-    /// pool, so an owner that once handled a huge value does not hold on to it).</summary>
+    /// <summary>Forgets what was written, keeping the buffer unless it grew past 1 MiB (then it is let go, so an
+    /// owner that once handled a huge value does not hold on to it).</summary>
     public void Reset()
     {
         _written = 0;
         if (_buffer.Length <= KeepAfterReset) return;
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = ArrayPool<byte>.Shared.Rent(4096);
+        Release(_buffer, _pooled);
+        _buffer = Allocate(4096, out _pooled);
     }
 
     public void Advance(int count)
@@ -52,10 +55,25 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     {
         if (sizeHint < 1) sizeHint = 1;
         if (_buffer.Length - _written >= sizeHint) return;
-        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        var size = (int)Math.Min(Array.MaxLength, Math.Max(_buffer.Length * 2L, (long)_written + sizeHint));
+        var grown = Allocate(size, out var pooled);
         _buffer.AsSpan(0, _written).CopyTo(grown);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        Release(_buffer, _pooled);
         _buffer = grown;
+        _pooled = pooled;
+    }
+
+    private const int LargestPooled = 1024 * 1024;
+
+    private static byte[] Allocate(int size, out bool pooled)
+    {
+        pooled = size <= LargestPooled;
+        return pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+    }
+
+    private static void Release(byte[] buffer, bool pooled)
+    {
+        if (pooled && buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
     }
 
     public void Dispose()
@@ -63,6 +81,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         var buffer = _buffer;
         _buffer = [];
         _written = 0;
-        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
+        Release(buffer, _pooled);
+        _pooled = false;
     }
 }
