@@ -6,7 +6,7 @@ using System.Text;
 namespace Kv.Protocol.Resp;
 
 /// <summary>
-/// Writes replies in RESP2 or RESP3 into an <see cref="IBufferWriter{T}"/> (a connection's output pipe).
+/// Writes replies in RESP2 or RESP3 into an <see cref="IBufferWriter{T}"/> (a connection's reply outbox).
 /// </summary>
 /// <remarks>
 /// Threading: owned by one connection, not thread-safe. Allocation-free: every reply is formatted straight

@@ -8,8 +8,8 @@ namespace Kv.Protocol.Resp;
 /// </summary>
 /// <remarks>
 /// Not thread-safe: owned by one connection. The arguments are valid until the next parse into this
-/// instance and until the input buffer they point into is released (the connection advances its pipe
-/// only after the batch of requests has been executed).
+/// instance and until the input buffer they point into is released (the connection reuses its receive
+/// buffer only after the batch of requests has been executed).
 /// </remarks>
 public sealed class RespRequest
 {

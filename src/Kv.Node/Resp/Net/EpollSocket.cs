@@ -5,8 +5,8 @@ using System.Threading.Tasks.Sources;
 namespace Kv.Node.Resp.Net;
 
 /// <summary>
-/// A client socket served by an <see cref="EpollLoop"/>: <see cref="ReceiveAsync"/> and <see cref="SendAsync"/> for a RESP
-/// connection, and the receive side as a stream (<see cref="Input"/>) for an inbound peer's pipe reader.
+/// A client socket served by an <see cref="EpollLoop"/> (a RESP client, or an inbound peer): <see cref="ReceiveAsync"/> and
+/// <see cref="SendAsync"/>.
 /// </summary>
 /// <remarks>
 /// <para>Receiving. The socket is registered edge-triggered, so the loop reports data once when it arrives, not while it
@@ -57,7 +57,6 @@ internal sealed class EpollSocket : IClientTransport, IValueTaskSource<int>
         Slot = slot;
         Generation = generation;
         _read.RunContinuationsAsynchronously = !loop.InlineCompletions;
-        Input = new ReceiveStream(this);
     }
 
     internal int Slot { get; }
@@ -65,8 +64,6 @@ internal sealed class EpollSocket : IClientTransport, IValueTaskSource<int>
     internal uint Generation { get; }
 
     public Socket Socket { get; }
-
-    public Stream Input { get; }
 
     /// <summary>The hand-off state, for a test's failure message.</summary>
     public override string ToString() =>
@@ -261,22 +258,4 @@ internal sealed class EpollSocket : IClientTransport, IValueTaskSource<int>
 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _read.OnCompleted(continuation, state, token, flags);
-
-    /// <summary>The receive side as the read-only, asynchronous-only stream a pipe reader reads.</summary>
-    private sealed class ReceiveStream(EpollSocket socket) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => socket.ReceiveAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            socket.ReceiveAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("an epoll socket is read asynchronously only");
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
