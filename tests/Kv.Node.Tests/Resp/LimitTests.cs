@@ -56,6 +56,31 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task IdleTimeout_ClientWithRepliesUnreadUnderTheLimit_ConnectionReleased()
+    {
+        // Replies the client never reads, more than the socket buffers hold and less than the output limit: the
+        // idle timeout ends the request loop, whose last flush then waits for the client forever unless the next
+        // sweep resets the connection.
+        await using var server = await TestServer.StartAsync(configure: o => o.IdleTimeout = TimeSpan.FromMilliseconds(500));
+        using var client = await server.RawAsync();
+        client.Socket.ReceiveBufferSize = 4096;
+        var value = new string('v', 1024 * 1024);
+        await client.SendAsync($"*3\r\n$3\r\nSET\r\n$1\r\nv\r\n${value.Length}\r\n{value}\r\n");
+        await client.ReceiveAsync(5);
+        var get = Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$1\r\nv\r\n");
+        var pipeline = new byte[get.Length * 24];
+        for (var i = 0; i < 24; i++) get.CopyTo(pipeline, i * get.Length);
+        await client.SendAsync(pipeline); // 24 MB of replies, never read
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (server.Server.ConnectedClients > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+
+        Assert.True(server.Server.ConnectedClients == 0, server.Server.DescribeConnections());
+        Assert.Equal(0, server.Server.Stats.OutputLimitDisconnects);
+        await server.AssertServesPingAsync();
+    }
+
+    [Fact]
     public async Task MaxClients_OneTooMany_Refused()
     {
         await using var server = await TestServer.StartAsync(configure: o => o.MaxClients = 2);
