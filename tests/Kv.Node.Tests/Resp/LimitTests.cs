@@ -11,14 +11,7 @@ public sealed class LimitTests
     {
         await using var server = await TestServer.StartAsync(configure: o => o.OutputBufferLimit = 256 * 1024);
         using var client = await server.RawAsync();
-        client.Socket.ReceiveBufferSize = 4096;
-        var value = new string('v', 16 * 1024);
-        await client.SendAsync($"*3\r\n$3\r\nSET\r\n$1\r\nv\r\n${value.Length}\r\n{value}\r\n");
-        await client.ReceiveAsync(5);
-        var get = Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$1\r\nv\r\n");
-        var pipeline = new byte[get.Length * 10_000];
-        for (var i = 0; i < 10_000; i++) get.CopyTo(pipeline, i * get.Length);
-        var send = client.SendAsync(pipeline);
+        var send = SendGetsNeverReadingAsync(client, valueSize: 16 * 1024, gets: 10_000);
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (server.Server.Stats.OutputLimitDisconnects == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
         Assert.Equal(1, server.Server.Stats.OutputLimitDisconnects);
@@ -63,14 +56,7 @@ public sealed class LimitTests
         // sweep resets the connection.
         await using var server = await TestServer.StartAsync(configure: o => o.IdleTimeout = TimeSpan.FromMilliseconds(500));
         using var client = await server.RawAsync();
-        client.Socket.ReceiveBufferSize = 4096;
-        var value = new string('v', 1024 * 1024);
-        await client.SendAsync($"*3\r\n$3\r\nSET\r\n$1\r\nv\r\n${value.Length}\r\n{value}\r\n");
-        await client.ReceiveAsync(5);
-        var get = Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$1\r\nv\r\n");
-        var pipeline = new byte[get.Length * 24];
-        for (var i = 0; i < 24; i++) get.CopyTo(pipeline, i * get.Length);
-        await client.SendAsync(pipeline); // 24 MB of replies, never read
+        await SendGetsNeverReadingAsync(client, valueSize: 1024 * 1024, gets: 24); // 24 MB of replies, never read
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (server.Server.ConnectedClients > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
@@ -133,5 +119,19 @@ public sealed class LimitTests
         using var client = await server.RawAsync();
         await client.SendAsync("*1\r\n$8\r\nFLUSHALL\r\n");
         Assert.StartsWith("-NOPERM 'flushall' is an admin command", await client.ReceiveRepliesAsync(1));
+    }
+
+    /// <summary>Stores a value of <paramref name="valueSize"/> bytes, then sends <paramref name="gets"/> pipelined GETs
+    /// of it whose replies the client (with a small receive buffer) never reads.</summary>
+    private static async Task SendGetsNeverReadingAsync(RawClient client, int valueSize, int gets)
+    {
+        client.Socket.ReceiveBufferSize = 4096;
+        var value = new string('v', valueSize);
+        await client.SendAsync($"*3\r\n$3\r\nSET\r\n$1\r\nv\r\n${value.Length}\r\n{value}\r\n");
+        await client.ReceiveAsync(5);
+        var get = Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$1\r\nv\r\n");
+        var pipeline = new byte[get.Length * gets];
+        for (var i = 0; i < gets; i++) get.CopyTo(pipeline, i * get.Length);
+        await client.SendAsync(pipeline);
     }
 }
