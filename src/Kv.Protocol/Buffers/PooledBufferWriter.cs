@@ -5,8 +5,7 @@ namespace Kv.Protocol.Buffers;
 /// <summary>
 /// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}.Shared"/> arrays, reused
 /// across messages (internode encoding) or requests (a RESP connection's value buffer), so the hot paths
-/// allocate nothing once warm. Arrays over 1 MiB (a huge value) are allocated at their size and left to the
-/// collector instead: the pool would round a 513 MB reply's array up to 1 GiB and might keep it.
+/// allocate nothing once warm; arrays over 1 MiB (a huge value) are not pooled (<see cref="BufferArrays"/>).
 /// Not thread-safe: one owner at a time.
 /// </summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
@@ -15,7 +14,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private bool _pooled;
     private int _written;
 
-    public PooledBufferWriter(int initialCapacity = 256) => _buffer = Allocate(Math.Max(16, initialCapacity), out _pooled);
+    public PooledBufferWriter(int initialCapacity = 256) => _buffer = BufferArrays.Allocate(Math.Max(16, initialCapacity), out _pooled);
 
     public int WrittenCount => _written;
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
@@ -29,8 +28,8 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     {
         _written = 0;
         if (_buffer.Length <= KeepAfterReset) return;
-        Release(_buffer, _pooled);
-        _buffer = Allocate(4096, out _pooled);
+        BufferArrays.Release(_buffer, _pooled);
+        _buffer = BufferArrays.Allocate(4096, out _pooled);
     }
 
     public void Advance(int count)
@@ -56,24 +55,11 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         if (sizeHint < 1) sizeHint = 1;
         if (_buffer.Length - _written >= sizeHint) return;
         var size = (int)Math.Min(Array.MaxLength, Math.Max(_buffer.Length * 2L, (long)_written + sizeHint));
-        var grown = Allocate(size, out var pooled);
+        var grown = BufferArrays.Allocate(size, out var pooled);
         _buffer.AsSpan(0, _written).CopyTo(grown);
-        Release(_buffer, _pooled);
+        BufferArrays.Release(_buffer, _pooled);
         _buffer = grown;
         _pooled = pooled;
-    }
-
-    private const int LargestPooled = 1024 * 1024;
-
-    private static byte[] Allocate(int size, out bool pooled)
-    {
-        pooled = size <= LargestPooled;
-        return pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
-    }
-
-    private static void Release(byte[] buffer, bool pooled)
-    {
-        if (pooled && buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
     }
 
     public void Dispose()
@@ -81,7 +67,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         var buffer = _buffer;
         _buffer = [];
         _written = 0;
-        Release(buffer, _pooled);
+        BufferArrays.Release(buffer, _pooled);
         _pooled = false;
     }
 }

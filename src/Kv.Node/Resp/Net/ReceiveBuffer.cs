@@ -1,4 +1,5 @@
 using System.Buffers;
+using Kv.Protocol.Buffers;
 
 namespace Kv.Node.Resp.Net;
 
@@ -7,9 +8,8 @@ namespace Kv.Node.Resp.Net;
 /// array, received into at its end and parsed in place, so a request's arguments point into it until the connection
 /// moves on. The unparsed tail moves to the front only when the free space runs short, and the array grows only for a
 /// request larger than it (the parser's limits bound how large that can be): by doubling, but never past the size the
-/// request announced (<see cref="Expect"/>). An empty buffer that grew goes back to its first size. Arrays up to
-/// 1 MiB come from the shared pool; larger ones are allocated at their exact size and left to the collector, because
-/// the pool would round a 513 MB request's array up to 1 GiB and might keep it.
+/// request announced (<see cref="Expect"/>). An empty buffer that grew goes back to its first size. Arrays over
+/// 1 MiB are not pooled (<see cref="BufferArrays"/>).
 /// </summary>
 /// <remarks>Threading: owned by the connection's request loop, like its parser. A receive must not start before the
 /// requests parsed from the buffer are done with their arguments (the loop drains pending work first), because
@@ -17,7 +17,6 @@ namespace Kv.Node.Resp.Net;
 internal sealed class ReceiveBuffer : IDisposable
 {
     private const int MinimumReceive = 4 * 1024; // what a receive is offered at least, as the pipe reader did
-    private const int LargestPooled = 1024 * 1024;
     private readonly int _initialSize;
     private readonly int _keepWhenEmpty;
     private byte[] _array;
@@ -30,7 +29,7 @@ internal sealed class ReceiveBuffer : IDisposable
     {
         _initialSize = Math.Max(initialSize, 2 * MinimumReceive);
         _keepWhenEmpty = Math.Max(4 * _initialSize, 64 * 1024);
-        _array = Allocate(_initialSize, out _pooled);
+        _array = BufferArrays.Allocate(_initialSize, out _pooled);
     }
 
     /// <summary>Bytes received and not yet consumed.</summary>
@@ -77,17 +76,11 @@ internal sealed class ReceiveBuffer : IDisposable
 
     private void Replace(int size)
     {
-        var array = Allocate(size, out var pooled);
+        var array = BufferArrays.Allocate(size, out var pooled);
         _array.AsSpan(_start, _end - _start).CopyTo(array);
-        if (_pooled) ArrayPool<byte>.Shared.Return(_array);
+        BufferArrays.Release(_array, _pooled);
         _array = array;
         _pooled = pooled;
-    }
-
-    private static byte[] Allocate(int size, out bool pooled)
-    {
-        pooled = size <= LargestPooled;
-        return pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
     }
 
     public void Dispose()
@@ -95,7 +88,7 @@ internal sealed class ReceiveBuffer : IDisposable
         var array = _array;
         _array = [];
         _start = _end = 0;
-        if (_pooled && array.Length > 0) ArrayPool<byte>.Shared.Return(array);
+        BufferArrays.Release(array, _pooled);
         _pooled = false;
     }
 }
