@@ -141,16 +141,17 @@ public sealed partial class Database
         return generation;
     }
 
-    private SkipListMemtable NewMemtable() => NewMemtable(_options);
+    private SkipListMemtable NewMemtable() => NewMemtable(_options, _memtablePool);
 
-    private static SkipListMemtable NewMemtable(EngineOptions options)
-    {
-        // Chunks of an eighth of the memtable (64 KiB..8 MiB) keep tiny test memtables tiny. A chunk's first and
-        // last partial huge pages stay on small pages (HugePages), so 8 MiB chunks get at least three quarters of
-        // the default 64 MiB memtable onto huge pages, 4 MiB ones only half.
-        var chunk = (int)Math.Clamp(options.MemtableSizeBytes / 8, 64 * 1024, 8 * 1024 * 1024);
-        return new SkipListMemtable(chunk, (ulong)Environment.TickCount64 | 1, options.MemtableSizeBytes, hugePages: options.MemtableHugePages);
-    }
+    private static SkipListMemtable NewMemtable(EngineOptions options, MemtableMemoryPool pool) =>
+        new(pool.ChunkSize, (ulong)Environment.TickCount64 | 1, options.MemtableSizeBytes, hugePages: options.MemtableHugePages, pool: pool);
+
+    /// <summary>The pool a database's memtables share: their chunks are an eighth of the memtable (64 KiB..8 MiB),
+    /// which keeps tiny test memtables tiny. A chunk's first and last partial huge pages stay on small pages
+    /// (HugePages), so 8 MiB chunks get at least three quarters of the default 64 MiB memtable onto huge pages, 4 MiB
+    /// ones only half.</summary>
+    private static MemtableMemoryPool NewMemtablePool(EngineOptions options) =>
+        MemtableMemoryPool.For(options.MemtableSizeBytes, (int)Math.Clamp(options.MemtableSizeBytes / 8, 64 * 1024, 8 * 1024 * 1024));
 
     /// <summary>Publishes a new view of (active, immutable, live tables). Caller holds _rotateLock.</summary>
     private void PublishViewLocked()
@@ -274,6 +275,7 @@ public sealed partial class Database
             if (table is not null) _tables.Add(table.Value.Handle.FileNumber, table.Value.Handle);
             _immutable = null;
             PublishViewLocked();
+            job.Memtable.Release(); // the database's own reference: readers of older views keep theirs
             Interlocked.Increment(ref _flushCount);
             Monitor.PulseAll(_rotateLock);
         }

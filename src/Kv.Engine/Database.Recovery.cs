@@ -59,8 +59,9 @@ public sealed partial class Database
 
             var firstNumber = versions.NewFileNumber();
             var walStatistics = new WalStatistics();
-            var db = new Database(directory, options, logger, directoryLock, versions, blockCache, tableCache, tableOptions,
-                                  walStatistics, new MemtableGeneration(NewMemtable(options), OpenWal(fs, directory, options, logger, walStatistics, firstNumber), firstNumber));
+            var memtablePool = NewMemtablePool(options);
+            var db = new Database(directory, options, logger, directoryLock, versions, blockCache, tableCache, tableOptions, walStatistics, memtablePool,
+                                  new MemtableGeneration(NewMemtable(options, memtablePool), OpenWal(fs, directory, options, logger, walStatistics, firstNumber), firstNumber));
             try
             {
                 db.OpenLiveTables();
@@ -136,6 +137,7 @@ public sealed partial class Database
             if (table is not null) _tables.Add(table.Value.Handle.FileNumber, table.Value.Handle);
             PublishViewLocked();
         }
+        memtable.Release(); // no view ever showed it: its memory goes to the first memtables of this run
         DeleteObsoleteLogs(_active.LogNumber);
     }
 

@@ -40,6 +40,7 @@ public sealed partial class Database : IDisposable
     private readonly BlockCache? _blockCache;
     private readonly TableCache? _tableCache;       // null: every live table's reader stays open (MaxOpenTables = 0)
     private readonly TableOptions _tableOptions;
+    private readonly MemtableMemoryPool _memtablePool;
     private readonly object _insertLock = new();
     private readonly object _rotateLock = new();
     private readonly Dictionary<ulong, TableHandle> _tables = []; // live tables; guarded by _rotateLock
@@ -58,8 +59,9 @@ public sealed partial class Database : IDisposable
 
     private Database(string directory, EngineOptions options, ILogger logger, DirectoryLock directoryLock,
                      VersionSet versions, BlockCache? blockCache, TableCache? tableCache, TableOptions tableOptions,
-                     WalStatistics walStatistics, MemtableGeneration active)
+                     WalStatistics walStatistics, MemtableMemoryPool memtablePool, MemtableGeneration active)
     {
+        _memtablePool = memtablePool;
         _walStatistics = walStatistics;
         _directory = directory;
         _options = options;
@@ -467,6 +469,8 @@ public sealed partial class Database : IDisposable
             {
                 MemtableBytes = _active.Memtable.ApproximateMemoryUsage,
                 ImmutableMemtableBytes = _immutable?.Memtable.ApproximateMemoryUsage ?? 0,
+                MemtablePoolBytes = _memtablePool.Bytes,
+                MemtableChunksReused = _memtablePool.ChunksReused,
                 FilesPerLevel = files,
                 BytesPerLevel = bytes,
                 WalBytes = _active.Wal.Length,

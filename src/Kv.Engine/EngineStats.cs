@@ -9,6 +9,13 @@ public sealed class EngineStats
     /// <summary>Arena bytes of the memtable being flushed (0 if none).</summary>
     public long ImmutableMemtableBytes { get; init; }
 
+    /// <summary>Memory of flushed memtables kept for the next ones (arena chunks and index slots, at most one
+    /// memtable's worth): reserved, not in use.</summary>
+    public long MemtablePoolBytes { get; init; }
+
+    /// <summary>Arena chunks a new memtable took from flushed ones instead of fresh memory, since open.</summary>
+    public long MemtableChunksReused { get; init; }
+
     /// <summary>Live table files per level (index = level).</summary>
     public IReadOnlyList<int> FilesPerLevel { get; init; } = [];
 

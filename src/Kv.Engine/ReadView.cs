@@ -6,7 +6,7 @@ namespace Kv.Engine;
 /// What a read sees: the mutable memtable, the memtable being flushed (if any) and the live tables,
 /// newest first (L0 by descending file number, then deeper levels). A new view is published whenever
 /// one of them changes (rotation, flush, and later compaction); reads and scans pin the view they
-/// start with, so tables they use stay open until they finish.
+/// start with, so tables they use stay open and memtables they use keep their memory until they finish.
 /// </summary>
 /// <remarks>
 /// Thread-safe. Immutable after construction except for the reference count. The database holds one
@@ -22,6 +22,8 @@ internal sealed class ReadView
         Mutable = mutable;
         Immutable = immutable;
         Tables = tables;
+        mutable.AddReference();
+        immutable?.AddReference();
         foreach (var t in tables) t.AddReference();
     }
 
@@ -48,6 +50,8 @@ internal sealed class ReadView
         if (Interlocked.Decrement(ref _references) == 0)
         {
             foreach (var t in Tables) t.Release();
+            Mutable.Release();
+            Immutable?.Release();
         }
     }
 

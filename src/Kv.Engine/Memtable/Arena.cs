@@ -12,7 +12,9 @@ namespace Kv.Engine.Memtable;
 /// threads may resolve pointers concurrently: a chunk is published (volatile write of the chunk
 /// table) before any pointer into it can be published by the skiplist, and chunks never move.
 /// Chunks are ordinary GC arrays, reclaimed when the memtable and every snapshot that pins it are
-/// gone; nothing is ever freed individually. With huge pages on, chunks are pinned and advised for
+/// gone; nothing is ever freed individually. With a <see cref="MemtableMemoryPool"/>, chunks come from the
+/// pool when it has any and go back to it on <see cref="ReturnChunks"/>, which the memtable calls once nothing
+/// can read it any more. With huge pages on, chunks are pinned and advised for
 /// them (<see cref="HugePages"/>): the skiplist's random jumps across the arena then miss the TLB far less.
 /// </remarks>
 internal sealed class Arena
@@ -21,6 +23,7 @@ internal sealed class Arena
 
     private readonly int _chunkSize;
     private readonly bool _hugePages;
+    private readonly MemtableMemoryPool? _pool;
     private byte[][] _chunks = new byte[8][];
     private int _chunkCount;
     private byte[]? _current;
@@ -29,10 +32,13 @@ internal sealed class Arena
     private long _allocatedBytes;
     private long _usedBytes;
 
-    public Arena(int chunkSize, bool hugePages = false)
+    public Arena(int chunkSize, bool hugePages = false, MemtableMemoryPool? pool = null)
     {
+        if (pool is not null && pool.ChunkSize != chunkSize)
+            throw new ArgumentException($"the pool holds chunks of {pool.ChunkSize} bytes, not {chunkSize}", nameof(pool));
         _chunkSize = chunkSize;
         _hugePages = hugePages;
+        _pool = pool;
     }
 
     /// <summary>Bytes reserved from the GC for this arena (chunk sizes summed).</summary>
@@ -50,9 +56,10 @@ internal sealed class Arena
         {
             // Entries bigger than a quarter chunk get a chunk of their own so the shared chunk is not wasted.
             var chunkLength = aligned + FirstOffset > _chunkSize / 4 ? aligned + FirstOffset : _chunkSize;
-            var chunk = _hugePages && chunkLength >= 2 * HugePages.Size
-                ? HugePages.AllocateUninitialized<byte>(chunkLength, advise: true, out _)
-                : GC.AllocateUninitializedArray<byte>(chunkLength);
+            var chunk = (chunkLength == _chunkSize ? _pool?.TryTakeChunk() : null) ??
+                        (_hugePages && chunkLength >= 2 * HugePages.Size
+                            ? HugePages.AllocateUninitialized<byte>(chunkLength, advise: true, out _)
+                            : GC.AllocateUninitializedArray<byte>(chunkLength));
             var index = AddChunk(chunk);
             Volatile.Write(ref _allocatedBytes, _allocatedBytes + chunkLength);
             if (chunkLength != _chunkSize && _current is not null)
@@ -67,6 +74,20 @@ internal sealed class Arena
         var pointer = ((long)_currentIndex << 32) | (uint)_offset;
         _offset += aligned;
         return pointer;
+    }
+
+    /// <summary>Gives every chunk to the pool (those it keeps) and forgets them all: a pointer resolved afterwards
+    /// fails with an index error instead of reading memory another memtable now owns. The owner calls this once no
+    /// reader or writer can use the arena any more.</summary>
+    public void ReturnChunks()
+    {
+        var chunks = _chunks;
+        var count = _chunkCount;
+        Volatile.Write(ref _chunks, []);
+        _chunkCount = 0;
+        _current = null;
+        if (_pool is null) return;
+        for (var i = 0; i < count; i++) _pool.ReturnChunk(chunks[i]);
     }
 
     private int AddChunk(byte[] chunk)

@@ -31,19 +31,28 @@ internal sealed class MemtableHashIndex
     private const int MinSlots = 16;
     private const int MaxSlots = 1 << 24;
 
-    private readonly long[] _slots;
+    private long[] _slots;
     private readonly int _mask;
     private readonly int _limit;
+    private readonly MemtableMemoryPool? _pool;
     private int _count;
     private volatile bool _overflowed;
 
     /// <param name="hugePages">Pin the slots and advise them for huge pages (<see cref="HugePages"/>): a probe is a
     /// jump to a random slot of an array of several MiB.</param>
-    public MemtableHashIndex(long memtableBytes, bool hugePages = false)
+    /// <param name="pool">Where the slots come from when it has an array of the right length (cleared here), and go
+    /// back to on <see cref="ReturnSlots"/>.</param>
+    public MemtableHashIndex(long memtableBytes, bool hugePages = false, MemtableMemoryPool? pool = null)
     {
         var wanted = (int)Math.Clamp(memtableBytes / BytesPerSlot, MinSlots, MaxSlots);
         var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)wanted);
-        if (hugePages && 16L * capacity >= 2 * HugePages.Size)
+        _pool = pool;
+        if (pool?.TryTakeSlots(2 * capacity) is { } reused)
+        {
+            _slots = reused;
+            Array.Clear(_slots); // already mapped: a memset, not a page fault and a kernel clear per page
+        }
+        else if (hugePages && 16L * capacity >= 2 * HugePages.Size)
         {
             _slots = HugePages.AllocateUninitialized<long>(2 * capacity, advise: true, out _);
             Array.Clear(_slots); // after the advice: this first touch is what faults the huge pages in
@@ -113,6 +122,16 @@ internal sealed class MemtableHashIndex
                 return;
             }
         }
+    }
+
+    /// <summary>Gives the slots to the pool and switches the index off. The owner calls this once no reader or writer
+    /// can use the index any more.</summary>
+    public void ReturnSlots()
+    {
+        var slots = _slots;
+        _overflowed = true;
+        _slots = [];
+        _pool?.ReturnSlots(slots);
     }
 
     /// <summary>How the index reads the user key of a node it points at.</summary>

@@ -52,6 +52,10 @@ namespace Kv.Engine.Memtable;
 /// never a torn node. A partition's bit in <c>non_empty</c> is set (release) only after its head links
 /// its first node, and readers load the bitmap with acquire, so a reader that sees the bit sees that
 /// link; a reader that misses a bit being set misses only an insert that had not returned yet.
+/// Lifetime: reads hand out spans into the arena, so its memory may be reused only when nothing can read it. The
+/// creator holds one reference and every read view showing the memtable one more (<see cref="AddReference"/>,
+/// <see cref="Release"/>); reads and scans run inside an acquired view. The last release returns the memory to
+/// the <see cref="MemtableMemoryPool"/> for the next memtable; without a pool the GC reclaims it as before.
 /// </remarks>
 internal sealed class SkipListMemtable
 {
@@ -82,23 +86,27 @@ internal sealed class SkipListMemtable
     private ulong _random;
     private long _entryCount;
     private long _dataBytes;
+    private int _references = 1;
 
     /// <param name="chunkSize">Arena chunk size.</param>
     /// <param name="seed">Seed of the node heights.</param>
     /// <param name="expectedBytes">The memtable's size limit, which sizes the point-lookup index and the
     /// partition count; 0: eight chunks.</param>
     /// <param name="partitions">Partition count, a power of two up to <see cref="MaxPartitions"/>; 0: one per
-    /// 4 KiB of <paramref name="expectedBytes"/>.</param>
+    /// KiB of <paramref name="expectedBytes"/>.</param>
     /// <param name="hugePages">Back the arena and the hash index with transparent huge pages where the OS allows
     /// (<see cref="HugePages"/>).</param>
-    public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL, long expectedBytes = 0, int partitions = 0, bool hugePages = false)
+    /// <param name="pool">Where the arena's chunks and the index's slots come from when it has them, and where they
+    /// go when the last reference is released (<see cref="Release"/>); null: the GC reclaims them.</param>
+    public SkipListMemtable(int chunkSize = 4 * 1024 * 1024, ulong seed = 0x9E3779B97F4A7C15UL, long expectedBytes = 0, int partitions = 0, bool hugePages = false,
+                            MemtableMemoryPool? pool = null)
     {
         var limit = expectedBytes > 0 ? expectedBytes : 8L * chunkSize;
         if (partitions == 0) partitions = 1 << BitOperations.Log2((ulong)Math.Clamp(limit / BytesPerPartition, 1, MaxPartitions));
         if (partitions is < 1 or > MaxPartitions || !BitOperations.IsPow2(partitions))
             throw new ArgumentOutOfRangeException(nameof(partitions), partitions, $"the partition count must be a power of two from 1 to {MaxPartitions}");
-        _arena = new Arena(chunkSize, hugePages);
-        _index = new MemtableHashIndex(limit, hugePages);
+        _arena = new Arena(chunkSize, hugePages, pool);
+        _index = new MemtableHashIndex(limit, hugePages, pool);
         _headLevels = partitions == 1 ? MaxHeight : PartitionedHeadLevels;
         _heads = new long[partitions * _headLevels];
         _tallHeads = new long[partitions == 1 ? 0 : partitions];
@@ -106,6 +114,32 @@ internal sealed class SkipListMemtable
         _nonEmpty = new ulong[(partitions + 63) / 64];
         _partitionShift = MaxPartitionBits - BitOperations.Log2((uint)partitions);
         _random = seed == 0 ? 1 : seed;
+    }
+
+    /// <summary>Takes one more reference (a read view that shows this memtable). Only a holder of a reference may
+    /// take another; taking one on a released memtable is a bug and throws.</summary>
+    public void AddReference()
+    {
+        var current = Volatile.Read(ref _references);
+        while (true)
+        {
+            // Never from zero: the memory may already belong to another memtable.
+            if (current <= 0) throw new InvalidOperationException("a memtable was referenced after its last reference was released");
+            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
+            if (seen == current) return;
+            current = seen;
+        }
+    }
+
+    /// <summary>Drops one reference; the last gives the arena's chunks and the index's slots to the pool (when there
+    /// is one), after which nothing may read or write this memtable. The creator holds the first reference.</summary>
+    public void Release()
+    {
+        var left = Interlocked.Decrement(ref _references);
+        if (left > 0) return;
+        if (left < 0) throw new InvalidOperationException("a memtable's reference was released twice");
+        _index.ReturnSlots();
+        _arena.ReturnChunks();
     }
 
     /// <summary>Skiplist partitions (P in the layout).</summary>

@@ -18,6 +18,8 @@ internal static class EngineStatistics
         {
             new("engine_memtable_bytes", s.MemtableBytes.ToString(inv)),
             new("engine_immutable_memtable_bytes", s.ImmutableMemtableBytes.ToString(inv)),
+            new("engine_memtable_pool_bytes", s.MemtablePoolBytes.ToString(inv)),
+            new("engine_memtable_chunks_reused", s.MemtableChunksReused.ToString(inv)),
             new("engine_wal_bytes", s.WalBytes.ToString(inv)),
             new("engine_estimated_entries", s.EstimatedEntries.ToString(inv)),
             new("engine_flushes", s.FlushCount.ToString(inv)),
