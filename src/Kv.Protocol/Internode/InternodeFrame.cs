@@ -80,6 +80,20 @@ public static class InternodeFrame
         return true;
     }
 
+    /// <summary>
+    /// The bytes the frame at the front of <paramref name="buffer"/> takes in all, header included, once its length
+    /// field has arrived and is within <paramref name="maxFrameLength"/>; 0 when that is not known yet (or the length
+    /// is one <see cref="TryRead"/> refuses). A receive buffer grows to this instead of doubling past it.
+    /// </summary>
+    public static long BytesNeeded(in ReadOnlySequence<byte> buffer, int maxFrameLength)
+    {
+        if (buffer.Length < sizeof(uint)) return 0;
+        Span<byte> prefix = stackalloc byte[sizeof(uint)];
+        buffer.Slice(0, sizeof(uint)).CopyTo(prefix);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(prefix);
+        return length == 0 || length > (uint)maxFrameLength ? 0 : 8 + (long)length;
+    }
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowDestinationTooSmall(int needed, int actual) =>
         throw new ArgumentException($"destination holds {actual} bytes but the frame needs {needed}", "destination");

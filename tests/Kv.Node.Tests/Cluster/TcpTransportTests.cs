@@ -256,6 +256,27 @@ public class TcpTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_LargeFramesBetweenSmallOnes_ArriveWhole()
+    {
+        // Frames of several MiB arrive over many receives; the receive buffer grows to each frame's announced size
+        // and back, and the small frames around them stay in order.
+        var a = Start();
+        var b = Start();
+        var atB = new Inbox();
+        b.Register(MessageChannel.Internode, atB);
+        var expected = new List<string>();
+        var random = new Random(7);
+        foreach (var size in new[] { 3 << 20, 10, (9 << 20) + 5, 1, 5 << 20 })
+        {
+            var text = new string((char)('a' + random.Next(26)), size) + random.Next();
+            expected.Add(text);
+            Assert.True(a.Send(b.LocalAddress, MessageChannel.Internode, System.Text.Encoding.UTF8.GetBytes(text)));
+        }
+        await Eventually(() => atB.Count == expected.Count, "every frame arrived");
+        Assert.Equal(expected, atB.All().Select(m => m.Text));
+    }
+
+    [Fact]
     public void Send_MessageAboveTheMaxFrame_IsRefused()
     {
         var a = Start(configure: o => o.MaxFrameLength = 1024);

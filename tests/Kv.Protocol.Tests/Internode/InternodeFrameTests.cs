@@ -27,6 +27,19 @@ public class InternodeFrameTests
     }
 
     [Fact]
+    public void BytesNeeded_IsTheWholeFrame_OnceItsLengthArrived()
+    {
+        var frame = Encode(1, new byte[3000]);
+        Assert.Equal(0, InternodeFrame.BytesNeeded(new ReadOnlySequence<byte>(frame[..3]), Max)); // length not all here
+        Assert.Equal(frame.Length, InternodeFrame.BytesNeeded(new ReadOnlySequence<byte>(frame[..4]), Max));
+        Assert.Equal(frame.Length, InternodeFrame.BytesNeeded(new ReadOnlySequence<byte>(frame[..100]), Max));
+        Assert.Equal(frame.Length, InternodeFrame.BytesNeeded(new ReadOnlySequence<byte>(frame), Max));
+        // A length TryRead refuses announces nothing: the buffer must not grow for it.
+        Assert.Equal(0, InternodeFrame.BytesNeeded(new ReadOnlySequence<byte>(frame[..100]), 2000));
+        Assert.Equal(0, InternodeFrame.BytesNeeded(new ReadOnlySequence<byte>(new byte[9]), Max));
+    }
+
+    [Fact]
     public void TryRead_RandomFrames_RoundTrip()
     {
         Gen.Select(Gen.Byte, Gen.Byte.Array[0, 600]).Sample((channel, payload) =>

@@ -206,6 +206,8 @@ public sealed class TcpTransport : IMessageTransport
                 {
                     input.ConsumeTo(buffer.Start);
                 }
+                // A large frame's buffer grows to its size, not to the next power of two past it.
+                input.Expect(InternodeFrame.BytesNeeded(input.Unparsed, _options.MaxFrameLength));
                 var received = await transport.ReceiveAsync(input.GetReceiveSpace(), shutdown).ConfigureAwait(false);
                 if (received == 0)
                 {
