@@ -76,16 +76,27 @@ public class MemtableRecyclingTests
         const int hot = 200;
         for (var i = 0; i < hot; i++) db.Put(B($"h{i:D4}"), Value($"h{i:D4}", 0), 1);
 
-        using var stop = new CancellationTokenSource();
+        // Dedicated threads, not thread-pool tasks: on a busy two-core CI machine queued tasks may not start before
+        // the writer is done (a run where no read happened proves nothing).
+        var stop = 0;
         var failures = new List<string>();
         var reads = 0L;
-        var readers = Enumerable.Range(0, 2).Select(r => Task.Run(() =>
+        var readers = Enumerable.Range(0, 2).Select(r => new Thread(() =>
         {
             var random = new Random(r);
-            while (!stop.IsCancellationRequested)
+            while (Volatile.Read(ref stop) == 0)
             {
                 var key = $"h{random.Next(hot):D4}";
-                var value = db.Get(B(key)).Value;
+                byte[]? value;
+                try
+                {
+                    value = db.Get(B(key)).Value;
+                }
+                catch (Exception e) // a read of released memory fails with an index error: a failure, not a crash
+                {
+                    lock (failures) failures.Add($"{key}: {e.GetType().Name}: {e.Message}");
+                    return;
+                }
                 Interlocked.Increment(ref reads);
                 var text = value is null ? "(absent)" : Encoding.ASCII.GetString(value);
                 var parts = text.Split('|');
@@ -95,20 +106,37 @@ public class MemtableRecyclingTests
                     return;
                 }
             }
-        })).ToArray();
+        })
+        { IsBackground = true, Name = $"reader-{r}" }).ToArray();
+        foreach (var t in readers) t.Start();
 
-        // Rewrites the hot keys every round (so they live in every memtable) between filler writes that switch memtables.
+        // Rewrites the hot keys every round (so they live in every memtable) between filler writes that switch
+        // memtables; each round waits until the readers have read some more, so reads overlap every flush.
         var n = 0;
-        for (var round = 1; round <= 8; round++)
+        for (var round = 1; round <= 40; round++)
         {
+            WaitForReads(ref reads, Interlocked.Read(ref reads) + 200, failures);
             for (var i = 0; i < hot; i++) db.Put(B($"h{i:D4}"), Value($"h{i:D4}", round), 2_000_000 + round);
             WriteUntilFlushes(db, round, "f", ref n);
         }
-        stop.Cancel();
-        Task.WaitAll(readers);
+        WaitForReads(ref reads, Interlocked.Read(ref reads) + 200, failures);
+        Volatile.Write(ref stop, 1);
+        foreach (var t in readers) Assert.True(t.Join(TimeSpan.FromMinutes(1)), "a reader did not stop");
         Assert.Empty(failures);
-        Assert.True(Interlocked.Read(ref reads) > 0);
         Assert.True(db.GetStats().MemtableChunksReused > 0);
+    }
+
+    /// <summary>Waits (without a timing assertion: only a hang guard) until the readers reached <paramref name="target"/>
+    /// reads or one of them failed.</summary>
+    private static void WaitForReads(ref long reads, long target, List<string> failures)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (Interlocked.Read(ref reads) < target)
+        {
+            lock (failures) if (failures.Count > 0) return;
+            Assert.True(DateTime.UtcNow < deadline, "the readers stopped making progress");
+            Thread.Sleep(1);
+        }
     }
 
     [Fact]
