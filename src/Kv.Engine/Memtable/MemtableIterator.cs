@@ -56,6 +56,7 @@ internal sealed class MemtableIterator : IInternalIterator
     {
         _node = _table.Next(_node);
         SkipInvisible();
+        _table.PrefetchSuccessor(_node); // the next Next's node loads while the caller works on this one
     }
 
     private void SkipInvisible()

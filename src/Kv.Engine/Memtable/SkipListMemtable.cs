@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using Kv.Engine.Format;
 
 namespace Kv.Engine.Memtable;
@@ -269,6 +271,28 @@ internal sealed class SkipListMemtable
         var next = Volatile.Read(ref Unsafe.As<byte, long>(ref chunk[at + NextOffset]));
         if (next != 0 || _tallHeads.Length == 0) return next;
         return FirstFrom(PartitionOf(Unsafe.As<byte, ulong>(ref chunk[at + PrefixOffset])) + 1);
+    }
+
+    /// <summary>
+    /// Asks the CPU to start loading the node linked after <paramref name="node"/> (its header, key and the start of
+    /// its value) while the caller still works on <paramref name="node"/>: an ordered walk otherwise takes a cache miss
+    /// at every node, because consecutive keys sit at unrelated places in the arena. A hint only: a prefetch never
+    /// faults and changes nothing if the line is never read (x86 only; elsewhere it does nothing).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal unsafe void PrefetchSuccessor(long node)
+    {
+        if (!Sse.IsSupported || node == 0) return;
+        var chunk = _arena.Chunk(node);
+        var next = Volatile.Read(ref Unsafe.As<byte, long>(ref chunk[Arena.Offset(node) + NextOffset]));
+        if (next == 0) return; // the end of a partition: the next node comes from the head array, read in order
+        // The address of a byte of an arena chunk, used only as a hint: if the array were moved meanwhile (arena
+        // chunks are pinned only with huge pages), the prefetch would warm a stale line and nothing else.
+        ref var at = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_arena.Chunk(next)), Arena.Offset(next));
+        var address = (byte*)Unsafe.AsPointer(ref at);
+        Sse.Prefetch0(address);
+        Sse.Prefetch0(address + 64);
+        Sse.Prefetch0(address + 128);
     }
 
     /// <summary>The first node of the first non-empty partition at or after <paramref name="partition"/>, or 0.</summary>
