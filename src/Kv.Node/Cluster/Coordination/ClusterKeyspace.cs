@@ -20,9 +20,9 @@ namespace Kv.Node.Cluster.Coordination;
 /// PERSIST, DEL's count) are a coordinated read followed by a coordinated write: NOT linearizable.
 /// Two clients racing SET NX on different nodes can both succeed (the higher timestamp wins on the
 /// replicas). Linearizable conditional updates need a SERIAL (Paxos) level, which does not exist yet.
-/// SCAN walks the ring in token order, one token range at a time, reading each range from one live
-/// replica (consistency ONE per range): keys written at QUORUM are seen, but a key written only to a
-/// replica that is not the one asked may be missed until repair.
+/// SCAN walks the ring in token order, one token range at a time, reading each page of a range from as
+/// many replicas as the read level needs and merging them newest-wins (<see cref="ScanPages"/>): at QUORUM
+/// it sees every key acknowledged at QUORUM, as a GET does. It does not repair the replicas it finds stale.
 /// Threading: thread-safe; views share the coordinator.
 /// </remarks>
 public sealed class ClusterKeyspace : IKeyspace
@@ -158,23 +158,38 @@ public sealed class ClusterKeyspace : IKeyspace
         var now = Now;
         var haveLast = false;
         ulong last = 0;
+        var merged = new List<ScanRow>();
         while (true)
         {
             var placement = _coordinator.Placement;
             var ring = placement.Ring;
-            if (ring.TokenCount == 0) throw new UnavailableException(ConsistencyLevel.One, "scan", 0, 1, 0);
+            if (ring.TokenCount == 0) throw new UnavailableException(ReadLevel, "scan", 0, ReadLevel.BlockFor(placement.Strategy.ReplicationFactor), 0);
             var rangeIndex = ring.TokenIndexFor(token);
             var rangeEnd = ring.Tokens[rangeIndex];
             if (rangeEnd < token) rangeEnd = ulong.MaxValue; // past the last token: the wrapping range, up to the top of the token space
-            var replica = PickReplica(placement, rangeIndex)
-                ?? throw new UnavailableException(ConsistencyLevel.One, "scan", 0, 1, placement.ReplicasOfRange(rangeIndex).Length);
+            var replicas = PickReplicas(placement, rangeIndex);
 
             ReadOnlyMemory<byte> start = TokenKey(token);
             ReadOnlyMemory<byte> end = rangeEnd == ulong.MaxValue ? ReadOnlyMemory<byte>.Empty : TokenKey(rangeEnd + 1);
             while (true)
             {
-                var page = await _coordinator.ScanReplicaAsync(replica, new RangeScanRequest(start, end, Math.Max(count - keys.Count, 1) + 16, false), cancellationToken).ConfigureAwait(false);
-                foreach (var row in page.Rows)
+                var limit = Math.Max(count - keys.Count, 1) + 16;
+                merged.Clear();
+                if (replicas.Length == 1)
+                {
+                    var page = await _coordinator.ScanReplicaAsync(replicas[0], new RangeScanRequest(start, end, limit, false), cancellationToken).ConfigureAwait(false);
+                    merged.AddRange(page.Rows);
+                    start = page.NextStartKey;
+                }
+                else
+                {
+                    // Tombstones too: a replica's newer tombstone must hide another's older value.
+                    var request = new RangeScanRequest(start, end, limit, true);
+                    var pending = new Task<RangeScanResponse>[replicas.Length];
+                    for (var i = 0; i < replicas.Length; i++) pending[i] = _coordinator.ScanReplicaAsync(replicas[i], request, cancellationToken).AsTask();
+                    start = ScanPages.Merge(await Task.WhenAll(pending).ConfigureAwait(false), merged);
+                }
+                foreach (var row in merged)
                 {
                     if (row.Kind == MutationKind.Tombstone || (row.ExpiresAt != 0 && row.ExpiresAt <= now)) continue;
                     var rowToken = Partitioner.TokenOfStorageKey(row.StorageKey.Span);
@@ -189,24 +204,29 @@ public sealed class ClusterKeyspace : IKeyspace
                     last = rowToken;
                     haveLast = true;
                 }
-                if (page.IsComplete) break;
-                start = page.NextStartKey;
+                if (start.IsEmpty) break;
             }
             if (rangeEnd == ulong.MaxValue) return 0;
             token = rangeEnd + 1;
         }
     }
 
-    private Gossip.Transport.NodeAddress? PickReplica(ReplicaPlacement placement, int rangeIndex)
+    /// <summary>The replicas a scan of range <paramref name="rangeIndex"/> asks: as many as the read level needs, this
+    /// node first when it is one of them, then live ones in ring order.</summary>
+    /// <exception cref="UnavailableException">Fewer replicas are up than the read level needs.</exception>
+    private Gossip.Transport.NodeAddress[] PickReplicas(ReplicaPlacement placement, int rangeIndex)
     {
-        Gossip.Transport.NodeAddress? chosen = null;
-        foreach (var e in placement.ReplicasOfRange(rangeIndex))
+        var blockFor = ReadLevel.BlockFor(placement.Strategy.ReplicationFactor);
+        var all = placement.ReplicasOfRange(rangeIndex);
+        var live = new List<Gossip.Transport.NodeAddress>(all.Length);
+        foreach (var e in all)
         {
             var address = placement.Ring.Endpoint(e);
-            if (address == _coordinator.LocalAddress) return address;
-            if (chosen is null && _coordinator.IsAlive(address)) chosen = address;
+            if (address == _coordinator.LocalAddress) live.Insert(0, address);
+            else if (_coordinator.IsAlive(address)) live.Add(address);
         }
-        return chosen;
+        if (live.Count < blockFor) throw new UnavailableException(ReadLevel, "scan", live.Count, blockFor, all.Length);
+        return [.. live.GetRange(0, blockFor)];
     }
 
     private static byte[] TokenKey(ulong token)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Kv.Node.Cluster.Coordination;
 using Kv.Node.Storage;
+using Kv.Protocol.Internode;
 
 namespace Kv.Node.Tests.Cluster.Coordination;
 
@@ -66,6 +67,72 @@ public sealed class ClusterKeyspaceTests
         Assert.True(pages > 5);
         var tokens = seen.Select(k => Gossip.Ring.Partitioner.Token(B(k))).ToList();
         Assert.Equal(tokens.Order().ToList(), tokens);
+    }
+
+    [Fact]
+    public async Task Scan_AtQuorum_MergesReplicasNewestWins_AtOneSeesOnlyItsOwn()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        async Task Apply(string key, MutationKind kind, long timestamp, params int[] nodes)
+        {
+            var mutation = new MutationRequest(Coordinator.StorageKeyOf(B(key)), kind == MutationKind.Value ? B("v") : default, timestamp, 0, kind);
+            foreach (var n in nodes) await cluster.Nodes[n].Store.ApplyAsync(mutation);
+        }
+        // What a write acknowledged at QUORUM may look like an instant later: on the two other replicas, not yet here.
+        var expected = new HashSet<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            await Apply("remote" + i, MutationKind.Value, 100, 1, 2);
+            expected.Add("remote" + i);
+            await Apply("local" + i, MutationKind.Value, 100, 0);
+            expected.Add("local" + i);
+            // One token for all of these: the replicas' pages stop at their limits inside one range, at different keys.
+            await Apply("{h}remote" + i, MutationKind.Value, 100, 1, 2);
+            await Apply("{h}local" + i, MutationKind.Value, 100, 0);
+            expected.Add("{h}remote" + i);
+            expected.Add("{h}local" + i);
+        }
+        await Apply("deleted", MutationKind.Value, 100, 0);
+        await Apply("deleted", MutationKind.Tombstone, 200, 1, 2);
+        await Apply("revived", MutationKind.Tombstone, 100, 0);
+        await Apply("revived", MutationKind.Value, 200, 1, 2);
+        expected.Add("revived");
+
+        var quorum = await ScanAll(Keyspace(cluster.Nodes[0]), count: 4);
+        Assert.Equal(expected.Count, quorum.Count);
+        Assert.True(expected.SetEquals(quorum));
+        var tokens = quorum.Select(k => Gossip.Ring.Partitioner.Token(B(k))).ToList();
+        Assert.Equal(tokens.Order().ToList(), tokens);
+
+        // At ONE only this node's copy is read: the remote-only keys are missing and the stale value shows.
+        var one = await ScanAll(Keyspace(cluster.Nodes[0]).WithConsistency(ConsistencyLevel.One, ConsistencyLevel.Quorum), count: 4);
+        Assert.DoesNotContain("remote0", one);
+        Assert.Contains("deleted", one);
+        Assert.DoesNotContain("revived", one);
+    }
+
+    [Fact]
+    public async Task Scan_ReadLevelAllWithOneDown_ReportsUnavailable()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        await cluster.StopAsync(cluster.Nodes[2]);
+        var ks = Keyspace(cluster.Nodes[0]).WithConsistency(ConsistencyLevel.All, ConsistencyLevel.One);
+        var e = await Assert.ThrowsAsync<UnavailableException>(() => ks.ScanAsync(0, 10, []).AsTask());
+        Assert.StartsWith("UNAVAILABLE ALL scan needs 3 of 3", e.RespError);
+    }
+
+    private static async Task<List<string>> ScanAll(ClusterKeyspace keyspace, int count)
+    {
+        var seen = new List<string>();
+        long cursor = 0;
+        do
+        {
+            var keys = new List<byte[]>();
+            cursor = await keyspace.ScanAsync(cursor, count, keys);
+            seen.AddRange(keys.Select(k => Encoding.UTF8.GetString(k)));
+        }
+        while (cursor != 0);
+        return seen;
     }
 
     [Fact]
