@@ -99,29 +99,71 @@ public sealed class EngineReplicaStore(Database database) : ILocalReplicaStore
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>
-    /// Live keys stored here, counted by a full scan at most once per <see cref="KeyCountRefresh"/> (the engine keeps
-    /// no key count); between scans the last count is returned, so it is an estimate.
-    /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> DescribeEngine() => Storage.EngineStatistics.Describe(Database);
 
+    /// <summary>
+    /// Live keys stored here (tombstones and expired values not counted), by a full scan: the engine keeps no key
+    /// count. A count is reused while it is younger than <see cref="KeyCountCostFactor"/> times what its scan took, so
+    /// counting costs at most about a tenth of a thread however often DBSIZE and INFO ask. A stale count is redone
+    /// on the caller's thread when the last scan was short (a small store: the answer is fresh), otherwise on the
+    /// thread pool while the caller gets the last count (a large store: DBSIZE must not hold a client thread for
+    /// seconds), or, before the first count, the engine's own estimate (<see cref="EngineStats.EstimatedEntries"/>).
+    /// </summary>
     public long EstimateKeyCount()
     {
-        var now = Environment.TickCount64;
         var cached = Interlocked.Read(ref _keyCount);
-        if (cached >= 0 && now - Interlocked.Read(ref _keyCountAtMs) < (long)KeyCountRefresh.TotalMilliseconds) return cached;
+        if (cached >= 0 && Environment.TickCount64 - Interlocked.Read(ref _keyCountAtMs) < Interlocked.Read(ref _keyCountMaxAgeMs)) return cached;
+        var inline = cached >= 0
+            ? Interlocked.Read(ref _keyCountScanMs) <= InlineKeyCountMs
+            : Database.GetStats().EstimatedEntries <= InlineKeyCountEntries;
+        if (inline) return CountKeys();
+        if (Interlocked.CompareExchange(ref _counting, 1, 0) == 0)
+        {
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    CountKeys();
+                }
+                catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException or IOException)
+                {
+                    // Closed or failing meanwhile: the last count stays, and the next caller tries again.
+                }
+                finally
+                {
+                    Volatile.Write(ref _counting, 0);
+                }
+            });
+        }
+        return cached >= 0 ? cached : Database.GetStats().EstimatedEntries;
+    }
+
+    private long CountKeys()
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         long count = 0;
         using (var scanner = Database.Scan([], []))
         {
             while (scanner.MoveNext()) count++;
         }
+        var took = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         Interlocked.Exchange(ref _keyCount, count);
-        Interlocked.Exchange(ref _keyCountAtMs, now);
+        Interlocked.Exchange(ref _keyCountScanMs, took);
+        Interlocked.Exchange(ref _keyCountMaxAgeMs, (long)(took * KeyCountCostFactor));
+        Interlocked.Exchange(ref _keyCountAtMs, Environment.TickCount64);
         return count;
     }
 
-    public TimeSpan KeyCountRefresh { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How many times its own scan time a key count is reused (<see cref="EstimateKeyCount"/>).</summary>
+    public double KeyCountCostFactor { get; init; } = 10;
+
+    /// <summary>A stale key count whose last scan took at most this many milliseconds is redone on the caller's thread.</summary>
+    public long InlineKeyCountMs { get; init; } = 5;
+
+    /// <summary>The first key count runs on the caller's thread when the engine estimates at most this many entries.</summary>
+    public long InlineKeyCountEntries { get; init; } = 20_000;
 
     private long _keyCount = -1;
-    private long _keyCountAtMs;
+    private long _keyCountAtMs, _keyCountMaxAgeMs, _keyCountScanMs;
+    private int _counting;
 }

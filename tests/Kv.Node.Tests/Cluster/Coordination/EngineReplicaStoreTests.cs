@@ -82,6 +82,39 @@ public sealed class EngineReplicaStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task EstimateKeyCount_SmallStore_CountsLiveKeysOnTheCallersThread()
+    {
+        // No reuse window (it is ten times the last scan's time by default, which a test cannot pin down).
+        using var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false });
+        var store = new EngineReplicaStore(db) { KeyCountCostFactor = 0 };
+        Assert.Equal(0, store.EstimateKeyCount());
+        await store.ApplyAsync(Put("a", "1", 100));
+        await store.ApplyAsync(Put("b", "1", 100));
+        await store.ApplyAsync(new MutationRequest(Key("b"), default, 150, 0, MutationKind.Tombstone));
+        Assert.Equal(1, store.EstimateKeyCount());
+        await store.ApplyAsync(Put("c", "1", 100));
+        Assert.Equal(2, store.EstimateKeyCount());
+    }
+
+    [Fact]
+    public async Task EstimateKeyCount_LargeStore_AnswersAtOnceAndCountsInTheBackground()
+    {
+        using var db = Database.Open(_dir, new EngineOptions { UseDirectIO = false });
+        // Every store counts as large here: never on the caller's thread.
+        var store = new EngineReplicaStore(db) { InlineKeyCountEntries = -1, InlineKeyCountMs = -1 };
+        for (var i = 0; i < 10; i++) await store.ApplyAsync(Put("k" + i, "v", 100));
+        for (var i = 0; i < 4; i++) await store.ApplyAsync(new MutationRequest(Key("k" + i), default, 200, 0, MutationKind.Tombstone));
+        var first = store.EstimateKeyCount(); // the engine's estimate: tombstones and overwritten versions count
+        Assert.True(first >= 6, $"first answer {first}");
+        var deadline = DateTime.UtcNow.AddMinutes(2); // a hang guard, not a timing assertion
+        while (store.EstimateKeyCount() != 6)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the background count never arrived");
+            await Task.Delay(10);
+        }
+    }
+
     public void Dispose()
     {
         try
