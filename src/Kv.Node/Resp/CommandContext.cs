@@ -99,6 +99,10 @@ public sealed class CommandContext : IDisposable, IValueTaskSource
     /// <summary>Name of the last command run (CLIENT LIST's "cmd").</summary>
     public string LastCommand { get; set; } = "NULL";
 
+    /// <summary>The client sent MULTI, which KvStore refuses: every command up to its EXEC or DISCARD is refused too
+    /// (<see cref="TransactionRefusal"/>), so a transaction a client pipelined is never half applied.</summary>
+    public bool RefusingTransaction { get; set; }
+
     /// <summary>Set by QUIT, SHUTDOWN and fatal errors: the connection flushes the replies so far and closes.</summary>
     public bool CloseAfterReply { get; set; }
 

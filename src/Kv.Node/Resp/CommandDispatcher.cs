@@ -16,6 +16,8 @@ internal sealed class CommandDispatcher(CommandTable table)
         var request = context.Request;
         context.Server.Stats.CountCommand();
         var command = Table.Find(request[0]);
+        if (context.RefusingTransaction && !TransactionRefusal.Passes(command))
+            return context.HasLateReplies ? DrainThenRefuseAsync(context) : Refuse(context);
         if (context.HasLateReplies && !MayJoinLateReplies(context, command))
             return DrainThenExecuteAsync(context, command); // anything else may reply at once: earlier replies go first
         return Execute(context, command);
@@ -33,7 +35,7 @@ internal sealed class CommandDispatcher(CommandTable table)
                 context.CloseAfterReply = true;
                 return default;
             }
-            context.WriteUnknownCommand();
+            if (!TransactionRefusal.TryHandle(context)) context.WriteUnknownCommand();
             return default;
         }
         if (!command.AcceptsArgumentCount(request.Count))
@@ -74,6 +76,18 @@ internal sealed class CommandDispatcher(CommandTable table)
 
     private static bool IsPlain(CommandContext context, CommandDefinition command, string name, int count) =>
         context.Request.Count == count && string.Equals(command.Name, name, StringComparison.Ordinal);
+
+    private static ValueTask Refuse(CommandContext context)
+    {
+        TransactionRefusal.TryHandle(context);
+        return default;
+    }
+
+    private static async ValueTask DrainThenRefuseAsync(CommandContext context)
+    {
+        await context.DrainAsync().ConfigureAwait(false);
+        TransactionRefusal.TryHandle(context);
+    }
 
     private async ValueTask DrainThenExecuteAsync(CommandContext context, CommandDefinition? command)
     {

@@ -232,6 +232,30 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Multi_Refused_EveryCommandUpToExecRefusedAndNothingApplied()
+    {
+        using var raw = await Server.RawAsync();
+        // Writes whose replies may still be pending, a client library's transaction, pipelined, then plain commands again.
+        await raw.SendAsync("SET tx:p 1\r\nSET tx:q 1\r\nMULTI\r\nSET tx:a 1\r\nMULTI\r\nEXEC\r\nGET tx:a\r\nEXEC\r\nWATCH tx:a\r\nUNWATCH\r\nMULTI\r\nDISCARD\r\nSET tx:a 2\r\nGET tx:a\r\n");
+        const string refusedMulti = "-ERR MULTI is not supported: KvStore has no transactions; commands up to EXEC or DISCARD are refused and EXEC aborts\r\n";
+        Assert.Equal(
+            "+OK\r\n+OK\r\n" +
+            refusedMulti +
+            "-ERR 'SET' refused: this connection sent MULTI, and KvStore has no transactions; send EXEC or DISCARD to end it\r\n" +
+            "-ERR MULTI calls can not be nested\r\n" +
+            "-EXECABORT Transaction discarded because of previous errors.\r\n" +
+            "$-1\r\n" +
+            "-ERR EXEC without MULTI\r\n" +
+            "-ERR WATCH is not supported: KvStore has no transactions\r\n" +
+            "+OK\r\n" +
+            refusedMulti +
+            "+OK\r\n" +
+            "+OK\r\n" +
+            "$1\r\n2\r\n",
+            await raw.ReceiveRepliesAsync(14));
+    }
+
+    [Fact]
     public async Task DbSizeAndFlushAll_CountThenEmpty()
     {
         await Db.StringSetAsync([new("a", "1"), new("b", "2")]);
