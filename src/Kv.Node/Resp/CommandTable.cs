@@ -38,6 +38,7 @@ public sealed class CommandTable
     [
         .. ConnectionCommands.Definitions,
         .. StringCommands.Definitions,
+        .. StringUpdateCommands.Definitions,
         .. KeyCommands.Definitions,
         .. ServerCommands.Definitions,
         .. ClientCommands.Definitions,

@@ -255,6 +255,27 @@ public sealed class EngineKeyspace : IKeyspace
         }
     }
 
+    public async ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default)
+    {
+        var stripe = StripeOf(key.Span);
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            var current = Read(key.Span, buffer);
+            var next = new ArrayBufferWriter<byte>();
+            if (!update(current.Found, buffer.WrittenSpan, next)) return false;
+            var batch = RentBatch();
+            Put(batch, key.Span, next.WrittenSpan, current.Found ? current.ExpiresAtUnixMs : 0);
+            await Commit(batch, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
     /// <summary>Writes the value again with the new expiry; an expiry not in the future deletes the key (Redis semantics).</summary>
     private ValueTask RewriteExpiryAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, ExpiryUpdate update, CancellationToken cancellationToken)
     {

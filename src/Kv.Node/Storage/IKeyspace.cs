@@ -40,6 +40,14 @@ public interface IKeyspace
     /// <summary>GETEX: reads and changes the expiry atomically (the value is rewritten with the new expiry).</summary>
     ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// INCR, APPEND and the like: replaces the value of <paramref name="key"/> by what <paramref name="update"/> makes
+    /// of it, keeping the key's expiry (a new key gets none). One node does the read and the write atomically against
+    /// other read-modify-writes of the key; a cluster reads at the read level and writes at the write level, which is
+    /// not linearizable (docs/cluster.md). Returns false, having written nothing, when <paramref name="update"/> declines.
+    /// </summary>
+    ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default);
+
     /// <summary>EXPIRE family and PERSIST: returns whether the expiry changed (false: key absent or condition not met).</summary>
     ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default);
 
@@ -69,3 +77,7 @@ public interface IKeyspace
     /// </summary>
     bool WriteFailuresAreReplies => false;
 }
+
+/// <summary>Computes a key's new value from its current one (<paramref name="found"/> false: the key is absent or
+/// expired, <paramref name="current"/> empty) into <paramref name="next"/>; returns false to leave the key as it is.</summary>
+public delegate bool ValueUpdate(bool found, ReadOnlySpan<byte> current, IBufferWriter<byte> next);

@@ -61,6 +61,7 @@ public sealed class AllocationTests
         public ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<Kv.Node.Storage.KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<Kv.Node.Storage.KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, Kv.Node.Storage.ExpiryUpdate update, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, Kv.Node.Storage.ValueUpdate update, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, Kv.Node.Storage.ExpiryUpdate update, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public long EstimateKeyCount() => 0;

@@ -232,6 +232,92 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IncrDecr_CountFromZero_KeepTheExpiry_RefuseWhatIsNotAnInteger()
+    {
+        Assert.Equal(1, await Db.StringIncrementAsync("n"));
+        Assert.Equal(11, await Db.StringIncrementAsync("n", 10));
+        Assert.Equal(10, await Db.StringDecrementAsync("n"));
+        Assert.Equal(-5, await Db.StringDecrementAsync("n", 15));
+        Assert.Equal("-5", (string?)await Db.StringGetAsync("n"));
+        await AssertRawAsync(":-4\r\n", "INCR", "n");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "INCRBY", "n", "1.5");
+
+        await Db.StringSetAsync("t", "41", TimeSpan.FromSeconds(100));
+        Assert.Equal(42, await Db.StringIncrementAsync("t"));
+        var ttl = await Db.KeyTimeToLiveAsync("t");
+        Assert.True(ttl > TimeSpan.FromSeconds(90), $"ttl {ttl}");
+
+        await Db.StringSetAsync("s", "abc");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "INCR", "s");
+        await Db.StringSetAsync("z", "007");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "INCR", "z");
+        await Db.StringSetAsync("max", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await AssertRawAsync("-ERR increment or decrement would overflow\r\n", "INCR", "max");
+        await AssertRawAsync("-ERR decrement would overflow\r\n", "DECRBY", "n", "-9223372036854775808");
+        Assert.Equal("abc", (string?)await Db.StringGetAsync("s")); // a refused update leaves the value alone
+        Assert.Equal(long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)await Db.StringGetAsync("max"));
+    }
+
+    [Fact]
+    public async Task IncrByFloat_AddsAndWritesTheShortestDecimal()
+    {
+        Assert.Equal(10.5, await Db.StringIncrementAsync("f", 10.5));
+        await AssertRawAsync("$4\r\n10.6\r\n", "INCRBYFLOAT", "f", "0.1");
+        await AssertRawAsync("$4\r\n5000\r\n", "INCRBYFLOAT", "g", "5.0e3");
+        await AssertRawAsync("$21\r\n100000000000000000000\r\n", "INCRBYFLOAT", "h", "1e20");
+        await AssertRawAsync("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "f", "abc");
+        await AssertRawAsync("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "f", "inf");
+        await Db.StringSetAsync("big", "1.7e308");
+        await AssertRawAsync("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT", "big", "1.7e308");
+        Assert.Equal("1.7e308", (string?)await Db.StringGetAsync("big"));
+        await Db.StringSetAsync("s", "x1");
+        await AssertRawAsync("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "s", "1");
+    }
+
+    [Fact]
+    public async Task AppendStrlenGetrangeGetset_FollowRedis()
+    {
+        Assert.Equal(5, await Db.StringAppendAsync("a", "hello"));
+        Assert.Equal(11, await Db.StringAppendAsync("a", " world"));
+        Assert.Equal(11, await Db.StringLengthAsync("a"));
+        Assert.Equal(0, await Db.StringLengthAsync("missing"));
+        Assert.Equal("hello", (string?)await Db.StringGetRangeAsync("a", 0, 4));
+        Assert.Equal("world", (string?)await Db.StringGetRangeAsync("a", -5, -1));
+        Assert.Equal("hello world", (string?)await Db.StringGetRangeAsync("a", 0, 100));
+        Assert.Equal("", (string?)await Db.StringGetRangeAsync("a", 5, 2));
+        Assert.Equal("", (string?)await Db.StringGetRangeAsync("a", -1, -5));
+        Assert.Equal("", (string?)await Db.StringGetRangeAsync("missing", 0, -1));
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "GETRANGE", "a", "x", "1");
+
+        await Db.StringSetAsync("g", "old", TimeSpan.FromSeconds(100));
+        Assert.Equal("old", (string?)await Db.StringGetSetAsync("g", "new"));
+        Assert.Null(await Db.KeyTimeToLiveAsync("g")); // GETSET drops the expiry, as SET does
+        Assert.True((await Db.StringGetSetAsync("fresh", "v")).IsNull);
+        Assert.Equal("v", (string?)await Db.StringGetAsync("fresh"));
+    }
+
+    [Fact]
+    public async Task Incr_FromManyConnectionsAtOnce_LosesNoIncrement()
+    {
+        // Eight connections each pipeline 250 INCRs of one key: a read-modify-write that let two of them interleave
+        // would lose increments.
+        const int clients = 8, each = 250;
+        var request = string.Concat(Enumerable.Repeat("*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n", each));
+        var raws = new List<RawClient>();
+        for (var i = 0; i < clients; i++) raws.Add(await Server.RawAsync());
+        try
+        {
+            await Task.WhenAll(raws.Select(r => r.SendAsync(request)));
+            await Task.WhenAll(raws.Select(r => r.ReceiveRepliesAsync(each)));
+        }
+        finally
+        {
+            foreach (var r in raws) r.Dispose();
+        }
+        Assert.Equal(clients * each, (long)await Db.StringGetAsync("counter"));
+    }
+
+    [Fact]
     public async Task Multi_Refused_EveryCommandUpToExecRefusedAndNothingApplied()
     {
         using var raw = await Server.RawAsync();

@@ -113,6 +113,19 @@ public sealed class InMemoryKeyspace(TimeProvider time) : IKeyspace
         }
     }
 
+    public ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            var current = ReadInto(key.Span, buffer);
+            var next = new ArrayBufferWriter<byte>();
+            if (!update(current.Found, buffer.WrittenSpan, next)) return new(false);
+            Write(key.Span, next.WrittenSpan, current.Found ? current.ExpiresAtUnixMs : 0);
+            return new(true);
+        }
+    }
+
     public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
         lock (_lock)

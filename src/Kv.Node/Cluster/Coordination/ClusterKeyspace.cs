@@ -17,7 +17,8 @@ namespace Kv.Node.Cluster.Coordination;
 /// Multi-key commands (MGET, MSET, DEL of several keys) run one coordinated request per key, in
 /// parallel, so keys owned by different replicas work; they are not atomic across keys.
 /// Conditional and returning commands (SET NX/XX/GET/KEEPTTL, SETNX, GETDEL, GETEX, EXPIRE family,
-/// PERSIST, DEL's count) are a coordinated read followed by a coordinated write: NOT linearizable.
+/// PERSIST, DEL's count, INCR and the other read-modify-writes) are a coordinated read followed by a
+/// coordinated write: NOT linearizable (concurrent INCRs of one key may lose one).
 /// Two clients racing SET NX on different nodes can both succeed (the higher timestamp wins on the
 /// replicas). Linearizable conditional updates need a SERIAL (Paxos) level, which does not exist yet.
 /// SCAN walks the ring in token order, one token range at a time, reading each page of a range from as
@@ -133,6 +134,15 @@ public sealed class ClusterKeyspace : IKeyspace
         value.Write(cell.Value.Span);
         if (update.Action != ExpiryAction.Keep && update.Allows(current.ExpiresAtUnixMs)) await ApplyExpiryAsync(key, cell, update, cancellationToken).ConfigureAwait(false);
         return current;
+    }
+
+    public async ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default)
+    {
+        var (current, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);
+        var next = new ArrayBufferWriter<byte>();
+        if (!update(current.Found, current.Found ? cell.Value.Span : default, next)) return false;
+        await PutAsync(key, next.WrittenMemory, current.Found ? current.ExpiresAtUnixMs : 0, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public async ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)

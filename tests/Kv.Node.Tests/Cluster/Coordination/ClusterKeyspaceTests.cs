@@ -136,6 +136,34 @@ public sealed class ClusterKeyspaceTests
     }
 
     [Fact]
+    public async Task UpdateValue_ReadThenWriteThroughTheReplicas_KeepsTheExpiry()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var ks = Keyspace(cluster.Nodes[0]);
+        var expiresAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000;
+        await ks.SetAsync(B("u"), B("ab"), expiresAt);
+        Assert.True(await ks.UpdateValueAsync(B("u"), (found, current, next) =>
+        {
+            Assert.True(found);
+            next.Write(current);
+            next.Write("c"u8);
+            return true;
+        }));
+        Assert.False(await ks.UpdateValueAsync(B("u"), (_, _, next) => false));
+        var other = Keyspace(cluster.Nodes[2]);
+        Assert.Equal("abc", await Get(other, "u"));
+        Assert.Equal(expiresAt, (await other.GetAsync(B("u"), null)).ExpiresAtUnixMs);
+        Assert.True(await ks.UpdateValueAsync(B("new"), (found, current, next) =>
+        {
+            Assert.False(found);
+            Assert.True(current.IsEmpty);
+            next.Write("1"u8);
+            return true;
+        }));
+        Assert.Equal(0, (await other.GetAsync(B("new"), null)).ExpiresAtUnixMs);
+    }
+
+    [Fact]
     public async Task ConditionalSet_IfAbsentThenIfPresent_FollowsExistence()
     {
         await using var cluster = await TestCluster.StartAsync();
