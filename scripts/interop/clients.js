@@ -75,6 +75,17 @@ async function ioredisSuite() {
     assert.equal(await c.persist(k('e')), 1); assert.equal(await c.persist(k('e')), 0); assert.equal(await c.ttl(k('e')), -1);
     assert.equal(await c.expire(k('e'), 0), 1); assert.equal(await c.exists(k('e')), 0);
   });
+  await check('io incr family', async () => {
+    assert.equal(await c.incr(k('n')), 1); assert.equal(await c.incrby(k('n'), 10), 11);
+    assert.equal(await c.decr(k('n')), 10); assert.equal(await c.decrby(k('n'), 20), -10);
+    assert.equal(await c.incrbyfloat(k('f'), '2.5'), '2.5');
+    await c.set(k('ns'), 'abc'); await assert.rejects(c.incr(k('ns')), /not an integer/);
+  });
+  await check('io append/strlen/getrange/getset', async () => {
+    assert.equal(await c.append(k('ap'), 'hello'), 5); assert.equal(await c.append(k('ap'), ' world'), 11);
+    assert.equal(await c.strlen(k('ap')), 11); assert.equal(await c.getrange(k('ap'), -5, -1), 'world');
+    assert.equal(await c.getset(k('ap'), 'x'), 'hello world'); assert.equal(await c.get(k('ap')), 'x');
+  });
   await check('io type', async () => { await c.set(k('t'), 'v'); assert.equal(await c.type(k('t')), 'string'); assert.equal(await c.type(k('none')), 'none'); });
   await check('io binary values', async () => {
     const buf = Buffer.alloc(256); for (let i = 0; i < 256; i++) buf[i] = i;
@@ -164,6 +175,11 @@ async function nodeRedisSuite(lib, label, options) {
   await check(`${label} exists/del`, async () => { assert.equal(await c.exists([k('m1'), k('m2')]), 2); assert.equal(await c.del([k('m1'), k('m2')]), 2); });
   await check(`${label} expire/ttl`, async () => { await c.set(k('e'), 'v'); assert.equal(Number(await c.expire(k('e'), 50)), 1); const t = await c.ttl(k('e')); assert.ok(t > 45, `ttl ${t}`); assert.equal(Number(await c.persist(k('e'))), 1); });
   await check(`${label} getEx/getDel`, async () => { await c.set(k('g'), 'v'); assert.equal(await c.getEx(k('g'), { PX: 60000 }), 'v'); assert.equal(await c.getDel(k('g')), 'v'); });
+  await check(`${label} incr/append`, async () => {
+    assert.equal(await c.incr(k('n')), 1); assert.equal(await c.incrBy(k('n'), 4), 5); assert.equal(await c.decr(k('n')), 4);
+    assert.equal(Number(await c.incrByFloat(k('f'), 1.5)), 1.5);
+    assert.equal(await c.append(k('ap'), 'ab'), 2); assert.equal(await c.strLen(k('ap')), 2); assert.equal(await c.getRange(k('ap'), 0, 0), 'a');
+  });
   await check(`${label} type`, async () => { await c.set(k('t'), 'v'); assert.equal(await c.type(k('t')), 'string'); });
   await check(`${label} scanIterator`, async () => {
     for (let i = 0; i < 120; i++) await c.set(k(`s:${i}`), '1');

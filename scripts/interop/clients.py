@@ -79,6 +79,17 @@ def getdel_getex():
     expect(r.setnx(k("sn"), "x") is True and r.setnx(k("sn"), "y") is False, "setnx")
 
 
+def counters():
+    expect(r.incr(k("n")) == 1 and r.incrby(k("n"), 10) == 11, "incr")
+    expect(r.decr(k("n")) == 10 and r.decrby(k("n"), 20) == -10, "decr")
+    expect(r.incrbyfloat(k("f"), 2.5) == 2.5, "incrbyfloat")
+    r.set(k("t"), "1", ex=100)
+    expect(r.incr(k("t")) == 2 and r.ttl(k("t")) > 90, "incr keeps the ttl")
+    expect(r.append(k("ap"), "hello") == 5 and r.append(k("ap"), " world") == 11, "append")
+    expect(r.strlen(k("ap")) == 11 and r.getrange(k("ap"), -5, -1) == "world", "strlen/getrange")
+    expect(r.getset(k("ap"), "x") == "hello world" and r.get(k("ap")) == "x", "getset")
+
+
 def multi_key():
     keys = [k(f"m{i}") for i in range(40)]
     expect(r.mset({key: f"v{i}" for i, key in enumerate(keys)}) is True, "mset")
@@ -186,7 +197,7 @@ def concurrent():
 
 
 for name, fn in [("set/get", set_get), ("set options", set_options), ("expiry", expiry), ("getdel/getex/setnx", getdel_getex),
-                 ("multi-key", multi_key), ("binary", binary), ("scan_iter", scan), ("pipeline", pipeline),
+                 ("counters and appends", counters), ("multi-key", multi_key), ("binary", binary), ("scan_iter", scan), ("pipeline", pipeline),
                  ("transaction refused", transaction_refused), ("server commands", server), ("errors", errors),
                  ("concurrent clients", concurrent)]:
     check(name, fn)
