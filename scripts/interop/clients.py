@@ -98,6 +98,8 @@ def multi_key():
     expect(r.delete(keys[0], k("none")) == 1, "del")
     expect(r.unlink(keys[1], keys[2]) == 2, "unlink")
     expect(r.type(keys[3]) == "string" and r.type(k("none")) == "none", "type")
+    expect(sorted(r.keys(f"py:{run}:m1*")) == sorted(k(f"m{i}") for i in range(10, 20)), "keys (m1 was unlinked above)")
+    expect(r.touch(keys[3], keys[4], k("none")) == 2, "touch")
 
 
 def binary():

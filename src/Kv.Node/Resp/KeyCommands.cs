@@ -2,7 +2,8 @@ using Kv.Node.Storage;
 
 namespace Kv.Node.Resp;
 
-/// <summary>DEL, UNLINK, EXISTS, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, TTL, PTTL, PERSIST, TYPE, SCAN.</summary>
+/// <summary>DEL, UNLINK, EXISTS, TOUCH, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST,
+/// TYPE, SCAN, KEYS.</summary>
 internal static class KeyCommands
 {
     public static IEnumerable<CommandDefinition> Definitions =>
@@ -10,15 +11,19 @@ internal static class KeyCommands
         new("del", -2, CommandFlags.Write, Del, "generic", "Deletes one or more keys.", 1, -1, 1),
         new("unlink", -2, CommandFlags.Write | CommandFlags.Fast, Del, "generic", "Asynchronously deletes one or more keys.", 1, -1, 1),
         new("exists", -2, CommandFlags.ReadOnly | CommandFlags.Fast, Exists, "generic", "Determines whether one or more keys exist.", 1, -1, 1),
+        new("touch", -2, CommandFlags.ReadOnly | CommandFlags.Fast, Exists, "generic", "Returns the number of existing keys out of those specified (there is no last-access time to update).", 1, -1, 1),
         new("expire", -3, CommandFlags.Write | CommandFlags.Fast, c => Expire(c, ExpiryArguments.Unit.Seconds, "expire"), "generic", "Sets the expiration time of a key in seconds.", 1, 1, 1),
         new("pexpire", -3, CommandFlags.Write | CommandFlags.Fast, c => Expire(c, ExpiryArguments.Unit.Milliseconds, "pexpire"), "generic", "Sets the expiration time of a key in milliseconds.", 1, 1, 1),
         new("expireat", -3, CommandFlags.Write | CommandFlags.Fast, c => Expire(c, ExpiryArguments.Unit.UnixSeconds, "expireat"), "generic", "Sets the expiration time of a key to a Unix timestamp.", 1, 1, 1),
         new("pexpireat", -3, CommandFlags.Write | CommandFlags.Fast, c => Expire(c, ExpiryArguments.Unit.UnixMilliseconds, "pexpireat"), "generic", "Sets the expiration time of a key to a Unix milliseconds timestamp.", 1, 1, 1),
         new("ttl", 2, CommandFlags.ReadOnly | CommandFlags.Fast, c => Ttl(c, milliseconds: false), "generic", "Returns the expiration time in seconds of a key.", 1, 1, 1),
         new("pttl", 2, CommandFlags.ReadOnly | CommandFlags.Fast, c => Ttl(c, milliseconds: true), "generic", "Returns the expiration time in milliseconds of a key.", 1, 1, 1),
+        new("expiretime", 2, CommandFlags.ReadOnly | CommandFlags.Fast, c => ExpireTime(c, milliseconds: false), "generic", "Returns the expiration time of a key as a Unix timestamp.", 1, 1, 1),
+        new("pexpiretime", 2, CommandFlags.ReadOnly | CommandFlags.Fast, c => ExpireTime(c, milliseconds: true), "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp.", 1, 1, 1),
         new("persist", 2, CommandFlags.Write | CommandFlags.Fast, Persist, "generic", "Removes the expiration time of a key.", 1, 1, 1),
         new("type", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Type, "generic", "Determines the type of value stored at a key.", 1, 1, 1),
         new("scan", -2, CommandFlags.ReadOnly, Scan, "generic", "Iterates over the key names in the database (in token order; see docs/protocol.md)."),
+        new("keys", 2, CommandFlags.ReadOnly, Keys, "generic", "Returns all key names that match a pattern (a walk of the whole keyspace: use SCAN on a large one)."),
     ];
 
     private static async ValueTask Del(CommandContext c)
@@ -96,6 +101,44 @@ internal static class KeyCommands
             var left = Math.Max(0, lookup.ExpiresAtUnixMs - c.NowUnixMs);
             c.Reply.WriteInteger(milliseconds ? left : (left + 500) / 1000);
         }
+    }
+
+    private static async ValueTask ExpireTime(CommandContext c, bool milliseconds)
+    {
+        var lookup = await c.Keyspace.GetAsync(c.Request.Memory(1), null).ConfigureAwait(false);
+        if (!lookup.Found) c.Reply.WriteInteger(-2);
+        else if (lookup.ExpiresAtUnixMs == 0) c.Reply.WriteInteger(-1);
+        else c.Reply.WriteInteger(milliseconds ? lookup.ExpiresAtUnixMs : lookup.ExpiresAtUnixMs / 1000);
+    }
+
+    /// <summary>Most keys KEYS answers with; past it the client is told to SCAN instead (the reply would be built in memory).</summary>
+    internal const int MaxKeysReply = 1_000_000;
+
+    private static async ValueTask Keys(CommandContext c)
+    {
+        var pattern = c.Request.ToArray(1);
+        var all = pattern.AsSpan().SequenceEqual("*"u8);
+        var matched = new List<byte[]>();
+        var page = new List<byte[]>();
+        long cursor = 0;
+        do
+        {
+            page.Clear();
+            cursor = await c.Keyspace.ScanAsync(cursor, 1000, page).ConfigureAwait(false);
+            foreach (var key in page)
+            {
+                if (!all && !GlobPattern.IsMatch(pattern, key)) continue;
+                if (matched.Count == MaxKeysReply)
+                {
+                    c.Reply.WriteError($"ERR KEYS matched more than {MaxKeysReply} keys; use SCAN with MATCH to walk them page by page");
+                    return;
+                }
+                matched.Add(key);
+            }
+        }
+        while (cursor != 0);
+        c.Reply.WriteArrayHeader(matched.Count);
+        foreach (var key in matched) c.Reply.WriteBulk(key);
     }
 
     private static async ValueTask Persist(CommandContext c)

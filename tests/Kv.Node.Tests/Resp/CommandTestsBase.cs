@@ -318,6 +318,28 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KeysTouchExpireTime_FollowRedis()
+    {
+        for (var i = 0; i < 30; i++) await Db.StringSetAsync("user:" + i, "x");
+        await Db.StringSetAsync("other", "x");
+        var users = (RedisResult[])(await Db.ExecuteAsync("KEYS", "user:*"))!;
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => "user:" + i).Order(), users.Select(u => (string)u!).Order());
+        var all = (RedisResult[])(await Db.ExecuteAsync("KEYS", "*"))!;
+        Assert.Equal(31, all.Length);
+        Assert.Empty((RedisResult[])(await Db.ExecuteAsync("KEYS", "nothing*"))!);
+
+        Assert.Equal(2, (long)await Db.ExecuteAsync("TOUCH", "user:1", "other", "missing"));
+
+        var at = Time.GetUtcNow().ToUnixTimeMilliseconds() + 100_000;
+        await Db.StringSetAsync("e", "v");
+        await Db.KeyExpireAsync("e", DateTimeOffset.FromUnixTimeMilliseconds(at).UtcDateTime);
+        Assert.Equal(at / 1000, (long)await Db.ExecuteAsync("EXPIRETIME", "e"));
+        Assert.Equal(at, (long)await Db.ExecuteAsync("PEXPIRETIME", "e"));
+        Assert.Equal(-1, (long)await Db.ExecuteAsync("EXPIRETIME", "other"));
+        Assert.Equal(-2, (long)await Db.ExecuteAsync("PEXPIRETIME", "missing"));
+    }
+
+    [Fact]
     public async Task Multi_Refused_EveryCommandUpToExecRefusedAndNothingApplied()
     {
         using var raw = await Server.RawAsync();
