@@ -100,6 +100,8 @@ def multi_key():
     expect(r.type(keys[3]) == "string" and r.type(k("none")) == "none", "type")
     expect(sorted(r.keys(f"py:{run}:m1*")) == sorted(k(f"m{i}") for i in range(10, 20)), "keys (m1 was unlinked above)")
     expect(r.touch(keys[3], keys[4], k("none")) == 2, "touch")
+    expect(r.rename(keys[3], k("renamed")) is True and r.get(k("renamed")) == "v3" and r.exists(keys[3]) == 0, "rename")
+    expect(r.renamenx(k("renamed"), keys[4]) is False and r.renamenx(k("renamed"), keys[3]) is True, "renamenx")
 
 
 def binary():

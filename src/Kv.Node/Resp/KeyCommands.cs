@@ -3,7 +3,7 @@ using Kv.Node.Storage;
 namespace Kv.Node.Resp;
 
 /// <summary>DEL, UNLINK, EXISTS, TOUCH, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST,
-/// TYPE, SCAN, KEYS.</summary>
+/// TYPE, SCAN, KEYS, RENAME, RENAMENX.</summary>
 internal static class KeyCommands
 {
     public static IEnumerable<CommandDefinition> Definitions =>
@@ -23,6 +23,8 @@ internal static class KeyCommands
         new("persist", 2, CommandFlags.Write | CommandFlags.Fast, Persist, "generic", "Removes the expiration time of a key.", 1, 1, 1),
         new("type", 2, CommandFlags.ReadOnly | CommandFlags.Fast, Type, "generic", "Determines the type of value stored at a key.", 1, 1, 1),
         new("scan", -2, CommandFlags.ReadOnly, Scan, "generic", "Iterates over the key names in the database (in token order; see docs/protocol.md)."),
+        new("rename", 3, CommandFlags.Write, c => Rename(c, onlyIfAbsent: false), "generic", "Renames a key and overwrites the destination (with the source's expiry).", 1, 2, 1),
+        new("renamenx", 3, CommandFlags.Write | CommandFlags.Fast, c => Rename(c, onlyIfAbsent: true), "generic", "Renames a key only when the target key name doesn't exist.", 1, 2, 1),
         new("keys", 2, CommandFlags.ReadOnly, Keys, "generic", "Returns all key names that match a pattern (a walk of the whole keyspace: use SCAN on a large one)."),
     ];
 
@@ -139,6 +141,14 @@ internal static class KeyCommands
         while (cursor != 0);
         c.Reply.WriteArrayHeader(matched.Count);
         foreach (var key in matched) c.Reply.WriteBulk(key);
+    }
+
+    private static async ValueTask Rename(CommandContext c, bool onlyIfAbsent)
+    {
+        var outcome = await c.Keyspace.RenameAsync(c.Request.Memory(1), c.Request.Memory(2), onlyIfAbsent).ConfigureAwait(false);
+        if (outcome == RenameOutcome.NoSource) c.Reply.WriteError("ERR no such key"u8);
+        else if (onlyIfAbsent) c.Reply.WriteInteger(outcome == RenameOutcome.Renamed ? 1 : 0);
+        else c.Reply.WriteOk();
     }
 
     private static async ValueTask Persist(CommandContext c)

@@ -276,6 +276,40 @@ public sealed class EngineKeyspace : IKeyspace
         }
     }
 
+    public async ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default)
+    {
+        // Both keys' stripes, in index order so two renames of the same pair in opposite directions cannot deadlock.
+        var a = StripeOf(source.Span);
+        var b = StripeOf(destination.Span);
+        var (first, second) = Array.IndexOf(_stripes, a) <= Array.IndexOf(_stripes, b) ? (a, b) : (b, a);
+        await first.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!ReferenceEquals(first, second)) await second.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var value = new ArrayBufferWriter<byte>();
+                var current = Read(source.Span, value);
+                if (!current.Found) return RenameOutcome.NoSource;
+                if (source.Span.SequenceEqual(destination.Span)) return onlyIfAbsent ? RenameOutcome.DestinationExists : RenameOutcome.Renamed;
+                if (onlyIfAbsent && Read(destination.Span, null).Found) return RenameOutcome.DestinationExists;
+                var batch = RentBatch();
+                Put(batch, destination.Span, value.WrittenSpan, current.ExpiresAtUnixMs);
+                Tombstone(batch, source.Span);
+                await Commit(batch, cancellationToken).ConfigureAwait(false);
+                return RenameOutcome.Renamed;
+            }
+            finally
+            {
+                if (!ReferenceEquals(first, second)) second.Release();
+            }
+        }
+        finally
+        {
+            first.Release();
+        }
+    }
+
     /// <summary>Writes the value again with the new expiry; an expiry not in the future deletes the key (Redis semantics).</summary>
     private ValueTask RewriteExpiryAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, ExpiryUpdate update, CancellationToken cancellationToken)
     {

@@ -48,6 +48,14 @@ public interface IKeyspace
     /// </summary>
     ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// RENAME / RENAMENX: moves the value of <paramref name="source"/>, with its expiry, to <paramref name="destination"/>
+    /// (replacing it, or, with <paramref name="onlyIfAbsent"/>, only when it does not exist) and deletes the source.
+    /// One node does it as one atomic, durable batch; a cluster writes the destination, then deletes the source (not
+    /// atomic: a failure between leaves both, never neither).
+    /// </summary>
+    ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default);
+
     /// <summary>EXPIRE family and PERSIST: returns whether the expiry changed (false: key absent or condition not met).</summary>
     ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default);
 
@@ -81,3 +89,13 @@ public interface IKeyspace
 /// <summary>Computes a key's new value from its current one (<paramref name="found"/> false: the key is absent or
 /// expired, <paramref name="current"/> empty) into <paramref name="next"/>; returns false to leave the key as it is.</summary>
 public delegate bool ValueUpdate(bool found, ReadOnlySpan<byte> current, IBufferWriter<byte> next);
+
+/// <summary>What <see cref="IKeyspace.RenameAsync"/> did.</summary>
+public enum RenameOutcome
+{
+    Renamed,
+    /// <summary>The source does not exist (or has expired): nothing changed.</summary>
+    NoSource,
+    /// <summary>Only-if-absent and the destination exists: nothing changed.</summary>
+    DestinationExists,
+}

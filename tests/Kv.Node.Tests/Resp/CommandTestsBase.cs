@@ -340,6 +340,60 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RenameAndRenameNx_MoveTheValueWithItsExpiry()
+    {
+        await Db.StringSetAsync("src", "v1", TimeSpan.FromSeconds(100));
+        await Db.StringSetAsync("dst", "old");
+        Assert.True(await Db.KeyRenameAsync("src", "dst"));
+        Assert.False(await Db.KeyExistsAsync("src"));
+        Assert.Equal("v1", (string?)await Db.StringGetAsync("dst"));
+        var ttl = await Db.KeyTimeToLiveAsync("dst");
+        Assert.True(ttl > TimeSpan.FromSeconds(90), $"ttl {ttl}");
+        await AssertRawAsync("-ERR no such key\r\n", "RENAME", "src", "dst");
+        await AssertRawAsync("+OK\r\n", "RENAME", "dst", "dst");
+
+        await Db.StringSetAsync("a", "1");
+        await Db.StringSetAsync("b", "2");
+        Assert.False(await Db.KeyRenameAsync("a", "b", When.NotExists));
+        Assert.Equal("1", (string?)await Db.StringGetAsync("a"));
+        Assert.Equal("2", (string?)await Db.StringGetAsync("b"));
+        Assert.True(await Db.KeyRenameAsync("a", "c", When.NotExists));
+        Assert.Equal("1", (string?)await Db.StringGetAsync("c"));
+        Assert.Null((await Db.KeyTimeToLiveAsync("c")));
+        await AssertRawAsync(":0\r\n", "RENAMENX", "c", "c");
+        await AssertRawAsync("-ERR no such key\r\n", "RENAMENX", "missing", "x");
+    }
+
+    [Fact]
+    public async Task Rename_BackAndForthFromManyConnections_KeepsExactlyOneCopy()
+    {
+        // Renames in both directions at once take both keys' locks in one order, so they cannot deadlock (taking the
+        // source's first hangs here: no replies), and the value ends up under exactly one of the two names.
+        await Db.StringSetAsync("ping", "ball");
+        var there = string.Concat(Enumerable.Repeat("RENAME ping pong\r\n", 100));
+        var back = string.Concat(Enumerable.Repeat("RENAME pong ping\r\n", 100));
+        var raws = new List<RawClient>();
+        for (var i = 0; i < 6; i++) raws.Add(await Server.RawAsync());
+        try
+        {
+            await Task.WhenAll(raws.Select((r, i) => r.SendAsync(i % 2 == 0 ? there : back)));
+            foreach (var replies in await Task.WhenAll(raws.Select(r => r.ReceiveRepliesAsync(100))))
+            {
+                var lines = replies.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(100, lines.Length);
+                Assert.All(lines, l => Assert.True(l is "+OK" or "-ERR no such key", l));
+            }
+        }
+        finally
+        {
+            foreach (var r in raws) r.Dispose();
+        }
+        var values = new[] { (string?)await Db.StringGetAsync("ping"), (string?)await Db.StringGetAsync("pong") };
+        Assert.Single(values, v => v is not null);
+        Assert.Contains("ball", values);
+    }
+
+    [Fact]
     public async Task Multi_Refused_EveryCommandUpToExecRefusedAndNothingApplied()
     {
         using var raw = await Server.RawAsync();

@@ -21,6 +21,7 @@ public abstract class ForwardingKeyspace(IKeyspace inner) : IKeyspace
     public virtual ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default) => Inner.GetAndDeleteAsync(key, value, cancellationToken);
     public virtual ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default) => Inner.GetAndUpdateExpiryAsync(key, value, update, cancellationToken);
     public virtual ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default) => Inner.UpdateValueAsync(key, update, cancellationToken);
+    public virtual ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default) => Inner.RenameAsync(source, destination, onlyIfAbsent, cancellationToken);
     public virtual ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default) => Inner.UpdateExpiryAsync(key, update, cancellationToken);
     public virtual ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default) => Inner.ScanAsync(cursor, count, keys, cancellationToken);
     public virtual long EstimateKeyCount() => Inner.EstimateKeyCount();

@@ -126,6 +126,19 @@ public sealed class InMemoryKeyspace(TimeProvider time) : IKeyspace
         }
     }
 
+    public ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!TryRead(StorageKey(source.Span), out var entry)) return new(RenameOutcome.NoSource);
+            if (source.Span.SequenceEqual(destination.Span)) return new(onlyIfAbsent ? RenameOutcome.DestinationExists : RenameOutcome.Renamed);
+            if (onlyIfAbsent && TryRead(StorageKey(destination.Span), out _)) return new(RenameOutcome.DestinationExists);
+            Write(destination.Span, entry.Value, entry.ExpiresAt);
+            _data.Remove(StorageKey(source.Span));
+            return new(RenameOutcome.Renamed);
+        }
+    }
+
     public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
         lock (_lock)

@@ -145,6 +145,18 @@ public sealed class ClusterKeyspace : IKeyspace
         return true;
     }
 
+    public async ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default)
+    {
+        var (current, cell) = await ReadLiveAsync(source, cancellationToken).ConfigureAwait(false);
+        if (!current.Found) return RenameOutcome.NoSource;
+        if (source.Span.SequenceEqual(destination.Span)) return onlyIfAbsent ? RenameOutcome.DestinationExists : RenameOutcome.Renamed;
+        if (onlyIfAbsent && (await ReadLiveAsync(destination, cancellationToken).ConfigureAwait(false)).Lookup.Found) return RenameOutcome.DestinationExists;
+        // The destination first: a failure between the two writes leaves the value under both keys, never under neither.
+        await PutAsync(destination, cell.Value, current.ExpiresAtUnixMs, cancellationToken).ConfigureAwait(false);
+        await TombstoneAsync(source, cancellationToken).ConfigureAwait(false);
+        return RenameOutcome.Renamed;
+    }
+
     public async ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
         var (current, cell) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);

@@ -164,6 +164,24 @@ public sealed class ClusterKeyspaceTests
     }
 
     [Fact]
+    public async Task Rename_AcrossReplicaSets_MovesValueAndExpiry()
+    {
+        await using var cluster = await TestCluster.StartAsync(nodes: 4);
+        var ks = Keyspace(cluster.Nodes[0]);
+        var expiresAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000;
+        await ks.SetAsync(B("from"), B("v"), expiresAt);
+        await ks.SetAsync(B("taken"), B("t"), 0);
+        Assert.Equal(RenameOutcome.DestinationExists, await ks.RenameAsync(B("from"), B("taken"), onlyIfAbsent: true));
+        Assert.Equal(RenameOutcome.Renamed, await ks.RenameAsync(B("from"), B("to"), onlyIfAbsent: false));
+        Assert.Equal(RenameOutcome.NoSource, await ks.RenameAsync(B("from"), B("to"), onlyIfAbsent: false));
+        var other = Keyspace(cluster.Nodes[3]);
+        Assert.Null(await Get(other, "from"));
+        Assert.Equal("v", await Get(other, "to"));
+        Assert.Equal(expiresAt, (await other.GetAsync(B("to"), null)).ExpiresAtUnixMs);
+        Assert.Equal("t", await Get(other, "taken"));
+    }
+
+    [Fact]
     public async Task ConditionalSet_IfAbsentThenIfPresent_FollowsExistence()
     {
         await using var cluster = await TestCluster.StartAsync();
