@@ -147,7 +147,9 @@ public sealed class EngineKeyspace : IKeyspace
 
     // ---- read-modify-writes (under the key's stripe lock) ----
 
-    private SemaphoreSlim StripeOf(ReadOnlySpan<byte> key) => _stripes[(int)(System.IO.Hashing.XxHash3.HashToUInt64(key) % StripeCount)];
+    private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(System.IO.Hashing.XxHash3.HashToUInt64(key) % StripeCount);
+
+    private SemaphoreSlim StripeOf(ReadOnlySpan<byte> key) => _stripes[StripeIndex(key)];
 
     public async ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default)
     {
@@ -279,9 +281,9 @@ public sealed class EngineKeyspace : IKeyspace
     public async ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default)
     {
         // Both keys' stripes, in index order so two renames of the same pair in opposite directions cannot deadlock.
-        var a = StripeOf(source.Span);
-        var b = StripeOf(destination.Span);
-        var (first, second) = Array.IndexOf(_stripes, a) <= Array.IndexOf(_stripes, b) ? (a, b) : (b, a);
+        var a = StripeIndex(source.Span);
+        var b = StripeIndex(destination.Span);
+        var (first, second) = (_stripes[Math.Min(a, b)], _stripes[Math.Max(a, b)]);
         await first.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
