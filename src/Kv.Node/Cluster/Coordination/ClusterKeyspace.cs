@@ -189,7 +189,9 @@ public sealed class ClusterKeyspace : IKeyspace
             var rangeIndex = ring.TokenIndexFor(token);
             var rangeEnd = ring.Tokens[rangeIndex];
             if (rangeEnd < token) rangeEnd = ulong.MaxValue; // past the last token: the wrapping range, up to the top of the token space
-            var replicas = PickReplicas(placement, rangeIndex);
+            var blockFor = ReadLevel.BlockFor(placement.Strategy.ReplicationFactor);
+            var replicaCount = placement.ReplicasOfRange(rangeIndex).Length;
+            var live = LiveReplicas(placement, rangeIndex, blockFor);
 
             ReadOnlyMemory<byte> start = TokenKey(token);
             ReadOnlyMemory<byte> end = rangeEnd == ulong.MaxValue ? ReadOnlyMemory<byte>.Empty : TokenKey(rangeEnd + 1);
@@ -197,19 +199,16 @@ public sealed class ClusterKeyspace : IKeyspace
             {
                 var limit = Math.Max(count - keys.Count, 1) + 16;
                 merged.Clear();
-                if (replicas.Length == 1)
+                // Tombstones too when several replicas answer: a replica's newer tombstone must hide another's older value.
+                var pages = await ScanPageAsync(live, blockFor, replicaCount, new RangeScanRequest(start, end, limit, blockFor > 1), cancellationToken).ConfigureAwait(false);
+                if (pages.Length == 1)
                 {
-                    var page = await _coordinator.ScanReplicaAsync(replicas[0], new RangeScanRequest(start, end, limit, false), cancellationToken).ConfigureAwait(false);
-                    merged.AddRange(page.Rows);
-                    start = page.NextStartKey;
+                    merged.AddRange(pages[0].Rows);
+                    start = pages[0].NextStartKey;
                 }
                 else
                 {
-                    // Tombstones too: a replica's newer tombstone must hide another's older value.
-                    var request = new RangeScanRequest(start, end, limit, true);
-                    var pending = new Task<RangeScanResponse>[replicas.Length];
-                    for (var i = 0; i < replicas.Length; i++) pending[i] = _coordinator.ScanReplicaAsync(replicas[i], request, cancellationToken).AsTask();
-                    start = ScanPages.Merge(await Task.WhenAll(pending).ConfigureAwait(false), merged);
+                    start = ScanPages.Merge(pages, merged);
                 }
                 foreach (var row in merged)
                 {
@@ -233,12 +232,12 @@ public sealed class ClusterKeyspace : IKeyspace
         }
     }
 
-    /// <summary>The replicas a scan of range <paramref name="rangeIndex"/> asks: as many as the read level needs, this
-    /// node first when it is one of them, then live ones in ring order.</summary>
+    /// <summary>The replicas a scan of range <paramref name="rangeIndex"/> may ask, in the order it asks them: this node
+    /// first when it is one of them, then the live ones in ring order. The first <paramref name="blockFor"/> are asked;
+    /// the rest stand by for one that fails.</summary>
     /// <exception cref="UnavailableException">Fewer replicas are up than the read level needs.</exception>
-    private Gossip.Transport.NodeAddress[] PickReplicas(ReplicaPlacement placement, int rangeIndex)
+    private List<Gossip.Transport.NodeAddress> LiveReplicas(ReplicaPlacement placement, int rangeIndex, int blockFor)
     {
-        var blockFor = ReadLevel.BlockFor(placement.Strategy.ReplicationFactor);
         var all = placement.ReplicasOfRange(rangeIndex);
         var live = new List<Gossip.Transport.NodeAddress>(all.Length);
         foreach (var e in all)
@@ -248,7 +247,46 @@ public sealed class ClusterKeyspace : IKeyspace
             else if (_coordinator.IsAlive(address)) live.Add(address);
         }
         if (live.Count < blockFor) throw new UnavailableException(ReadLevel, "scan", live.Count, blockFor, all.Length);
-        return [.. live.GetRange(0, blockFor)];
+        return live;
+    }
+
+    /// <summary>
+    /// One page of a range from <paramref name="blockFor"/> replicas: the first ones of <paramref name="live"/>, side by
+    /// side. A replica that fails to answer (timeout, lost connection, an error) is replaced by the next one standing
+    /// by, which takes its place in <paramref name="live"/> for the range's later pages too; once none is left the
+    /// scan fails with how many replicas answered out of how many it needs.
+    /// </summary>
+    private async ValueTask<RangeScanResponse[]> ScanPageAsync(List<Gossip.Transport.NodeAddress> live, int blockFor, int replicaCount, RangeScanRequest request,
+                                                            CancellationToken cancellationToken)
+    {
+        var pending = new Task<RangeScanResponse>[blockFor];
+        for (var i = 0; i < blockFor; i++) pending[i] = _coordinator.ScanReplicaAsync(live[i], request, cancellationToken).AsTask();
+        var standby = blockFor;
+        var pages = new RangeScanResponse[blockFor];
+        for (var i = 0; i < blockFor; i++)
+        {
+            while (true)
+            {
+                try
+                {
+                    pages[i] = await pending[i].ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (Coordinator.IsReplicaFailure(e) && !cancellationToken.IsCancellationRequested)
+                {
+                    if (standby == live.Count)
+                    {
+                        var answered = pending.Count(t => t.IsCompletedSuccessfully);
+                        foreach (var t in pending) _ = t.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // observed: nobody awaits them now
+                        throw new ReplicaTimeoutException(ReadLevel, "scan", answered, blockFor, replicaCount, $"{live[i]} did not answer ({e.Message}) and no other replica is up");
+                    }
+                    (live[i], live[standby]) = (live[standby], live[i]);
+                    standby++;
+                    pending[i] = _coordinator.ScanReplicaAsync(live[i], request, cancellationToken).AsTask();
+                }
+            }
+        }
+        return pages;
     }
 
     private static byte[] TokenKey(ulong token)

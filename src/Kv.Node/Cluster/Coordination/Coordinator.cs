@@ -563,7 +563,7 @@ public sealed class Coordinator : IReplicaBatchSender<Coordinator.ReplicaWrite>,
     }
 
     /// <summary>A replica's read failed in a way the consistency level absorbs (it counts as not answering).</summary>
-    private static bool IsReplicaFailure(Exception e) => e is InternodeException or OperationCanceledException or IOException;
+    internal static bool IsReplicaFailure(Exception e) => e is InternodeException or OperationCanceledException or IOException;
 
     private async Task<ReadResponse?> ReadReplicaAsync(NodeAddress replica, byte[] storageKey, bool digestOnly, CancellationToken cancellationToken)
     {

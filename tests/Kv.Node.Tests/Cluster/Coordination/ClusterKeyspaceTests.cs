@@ -121,6 +121,30 @@ public sealed class ClusterKeyspaceTests
         Assert.StartsWith("UNAVAILABLE ALL scan needs 3 of 3", e.RespError);
     }
 
+    [Fact]
+    public async Task Scan_ReplicaDownButNotYetDetected_AnotherReplicaAnswersInstead()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var writer = Keyspace(cluster.Nodes[0]);
+        var expected = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            await writer.SetAsync(B("d" + i), B("x"), 0);
+            expected.Add("d" + i);
+        }
+        // Stopped without telling the failure detector: the scan still picks it for the ranges where it comes before
+        // node 1, and must turn to node 1 when it does not answer.
+        await cluster.Nodes[2].StopAsync();
+        var quorum = Keyspace(cluster.Nodes[0]).WithConsistency(ConsistencyLevel.Quorum, ConsistencyLevel.Quorum);
+        Assert.Equal(expected.Order(), (await ScanAll(quorum, 7)).Order());
+
+        // With no replica left to turn to, the error says how many answered out of how many were needed.
+        var all = Keyspace(cluster.Nodes[0]).WithConsistency(ConsistencyLevel.All, ConsistencyLevel.One);
+        var e = await Assert.ThrowsAsync<ReplicaTimeoutException>(() => all.ScanAsync(0, 10, []).AsTask());
+        Assert.StartsWith("TIMEOUT ALL scan: ", e.RespError);
+        Assert.Contains("of 3 required replicas acknowledged", e.RespError);
+    }
+
     private static async Task<List<string>> ScanAll(ClusterKeyspace keyspace, int count)
     {
         var seen = new List<string>();
