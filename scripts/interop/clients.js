@@ -86,6 +86,18 @@ async function ioredisSuite() {
     assert.equal(await c.strlen(k('ap')), 11); assert.equal(await c.getrange(k('ap'), -5, -1), 'world');
     assert.equal(await c.getset(k('ap'), 'x'), 'hello world'); assert.equal(await c.get(k('ap')), 'x');
   });
+  await check('io setrange/memory usage', async () => {
+    await c.set(k('sr'), 'Hello World'); assert.equal(await c.setrange(k('sr'), 6, 'Redis'), 11); assert.equal(await c.get(k('sr')), 'Hello Redis');
+    const bytes = await c.memory('USAGE', k('sr')); assert.ok(bytes > 11 && bytes < 200, `memory usage ${bytes}`);
+    assert.equal(await c.memory('USAGE', k('none')), null);
+  });
+  await check('io client kill', async () => {
+    const other = new IORedis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const errors = []; other.on('error', e => errors.push(e.message));
+    await other.connect(); const id = await other.client('ID');
+    assert.equal(await c.client('KILL', 'ID', id), 1);
+    await sleep(200); assert.equal(other.status, 'end'); assert.deepEqual(errors, []); assert.equal(await c.ping(), 'PONG');
+  });
   await check('io type', async () => { await c.set(k('t'), 'v'); assert.equal(await c.type(k('t')), 'string'); assert.equal(await c.type(k('none')), 'none'); });
   await check('io binary values', async () => {
     const buf = Buffer.alloc(256); for (let i = 0; i < 256; i++) buf[i] = i;

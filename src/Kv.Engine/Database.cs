@@ -146,6 +146,12 @@ public sealed partial class Database : IDisposable
         if (generation.Memtable.ApproximateMemoryUsage >= _options.MemtableSizeBytes) RotateIfFull(generation);
     }
 
+    /// <summary>The bytes a value of <paramref name="valueLength"/> under a stored key of <paramref name="keyLength"/>
+    /// takes in a memtable (its node, links, key and value; see <c>SkipListMemtable</c>): an entry's in-memory size, as
+    /// MEMORY USAGE reports it. On disk it is smaller (LZ4 blocks, shared key prefixes).</summary>
+    public static int MemtableEntryBytes(int keyLength, int valueLength, long expiresAtUnixMs) =>
+        Memtable.SkipListMemtable.EntryBytes(keyLength, Format.EntryValue.EncodedLength(expiresAtUnixMs, valueLength));
+
     /// <summary>
     /// As <see cref="Write"/>, waiting for the WAL's group commit asynchronously. The batch is copied before this
     /// returns: the caller may clear and reuse it at once, without waiting for the returned task.

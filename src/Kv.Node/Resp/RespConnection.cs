@@ -30,6 +30,7 @@ internal sealed class RespConnection
     private readonly RespRequest _request = new();
     private readonly ILogger _logger;
     private volatile string? _abortReason;
+    private volatile bool _abortSilently;
     private long _lastActivityTicks;
     private long _partialSinceTicks;
     private volatile bool _executing;
@@ -61,9 +62,12 @@ internal sealed class RespConnection
 
     public bool Executing => _executing;
 
-    /// <summary>Closes the connection from another thread (timeouts, shutdown); the reason is logged and, where possible, replied.</summary>
-    public void Abort(string reason)
+    /// <summary>Closes the connection from another thread (timeouts, shutdown, CLIENT KILL); the reason is logged and, unless
+    /// <paramref name="silently"/>, replied as an error where possible. CLIENT KILL closes silently, as Redis does: a reply
+    /// nobody asked for is a protocol error to a client library (ioredis raises it as an unhandled error).</summary>
+    public void Abort(string reason, bool silently = false)
     {
+        _abortSilently = silently;
         _abortReason = reason;
         _aborted.Cancel(); // never disposed: it has no timer, and the sweeper may still abort a connection that just closed
         if (_closing) _transport.Abort(); // still sending its last replies to a client that does not read them
@@ -126,8 +130,11 @@ internal sealed class RespConnection
             Volatile.Write(ref _lastActivityTicks, Environment.TickCount64);
             if (_abortReason is { } reason)
             {
-                Context.Reply.WriteError("ERR " + reason);
-                Flush();
+                if (!_abortSilently)
+                {
+                    Context.Reply.WriteError("ERR " + reason);
+                    Flush();
+                }
                 _logger.LogInformation("client {Id} ({Remote}) disconnected: {Reason}", Context.Id, Context.RemoteEndPoint, reason);
                 return;
             }

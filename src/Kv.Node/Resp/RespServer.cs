@@ -94,6 +94,23 @@ public sealed class RespServer : IAsyncDisposable
         return list;
     }
 
+    /// <summary>CLIENT KILL: closes every connection <paramref name="match"/> selects and returns how many it selected. Another
+    /// connection is aborted (a request it is running finishes first); <paramref name="asker"/> itself, when selected and
+    /// not skipped, closes after its reply.</summary>
+    internal int Kill(Func<CommandContext, bool> match, CommandContext asker, bool skipAsker)
+    {
+        var killed = 0;
+        foreach (var pair in _connections)
+        {
+            var context = pair.Value.Context;
+            if (!match(context) || (skipAsker && ReferenceEquals(context, asker))) continue;
+            if (ReferenceEquals(context, asker)) asker.CloseAfterReply = true;
+            else pair.Value.Abort($"closed by CLIENT KILL from client {asker.Id} ({asker.RemoteEndPoint})", silently: true); // the connection logs it
+            killed++;
+        }
+        return killed;
+    }
+
     public Task StartAsync()
     {
         if (!IPAddress.TryParse(Options.Bind, out var address))

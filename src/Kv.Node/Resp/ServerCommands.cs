@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Kv.Node.Resp;
 
-/// <summary>DBSIZE, INFO, CONFIG GET, FLUSHALL, FLUSHDB, SHUTDOWN, TIME.</summary>
+/// <summary>DBSIZE, INFO, CONFIG GET, FLUSHALL, FLUSHDB, SHUTDOWN, TIME, MEMORY USAGE.</summary>
 internal static class ServerCommands
 {
     public static IEnumerable<CommandDefinition> Definitions =>
@@ -16,6 +16,7 @@ internal static class ServerCommands
         new("flushdb", -1, CommandFlags.Write | CommandFlags.Admin, FlushAll, "server", "Removes all keys of database 0, which is all keys (admin command)."),
         new("shutdown", -1, CommandFlags.Admin, Shutdown, "server", "Stops the node gracefully (admin command)."),
         new("time", 1, CommandFlags.Fast, Time, "server", "Returns the server time."),
+        new("memory", -2, CommandFlags.ReadOnly, Memory, "server", "A container for memory diagnostics commands (USAGE: the bytes a key's entry takes in memory)."),
     ];
 
     private static ValueTask DbSize(CommandContext c)
@@ -32,6 +33,49 @@ internal static class ServerCommands
         c.Reply.WriteBulk((micros / 1_000_000).ToString(CultureInfo.InvariantCulture));
         c.Reply.WriteBulk((micros % 1_000_000).ToString(CultureInfo.InvariantCulture));
         return default;
+    }
+
+    /// <summary>MEMORY USAGE key [SAMPLES n]: the bytes the key's entry takes in a memtable (node, links, stored key,
+    /// value and expiry: <see cref="Kv.Engine.Database.MemtableEntryBytes"/>), one replica's copy; nil for a missing key.
+    /// SAMPLES is accepted and ignored (a string is measured exactly). MEMORY HELP; other subcommands are unknown.</summary>
+    private static async ValueTask Memory(CommandContext c)
+    {
+        var r = c.Request;
+        if (c.ArgIs(1, "USAGE"u8) && r.Count is 3 or 5)
+        {
+            if (r.Count == 5 && (!c.ArgIs(3, "SAMPLES"u8) || !c.TryGetInt64(4, out var samples) || samples < 0))
+            {
+                if (c.ArgIs(3, "SAMPLES"u8)) c.WriteNotInteger();
+                else c.WriteSyntaxError();
+                return;
+            }
+            c.Value.Reset();
+            var key = r.Memory(2);
+            var lookup = await c.Keyspace.GetAsync(key, c.Value).ConfigureAwait(false);
+            if (!lookup.Found) c.Reply.WriteNull();
+            else c.Reply.WriteInteger(Kv.Engine.Database.MemtableEntryBytes(Kv.Gossip.Ring.Partitioner.TokenPrefixLength + key.Length, c.Value.WrittenSpan.Length, lookup.ExpiresAtUnixMs));
+        }
+        else if (c.ArgIs(1, "USAGE"u8))
+        {
+            c.Reply.WriteError(r.Count < 3 ? "ERR wrong number of arguments for 'memory|usage' command"u8 : "ERR syntax error"u8);
+        }
+        else if (c.ArgIs(1, "HELP"u8) && r.Count == 2)
+        {
+            string[] help =
+            [
+                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "USAGE <key> [SAMPLES <count>]",
+                "    Return the bytes the key's entry takes in memory (one copy, as a memtable holds it; SAMPLES is ignored).",
+                "HELP",
+                "    Print this help.",
+            ];
+            c.Reply.WriteArrayHeader(help.Length);
+            foreach (var line in help) c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(line));
+        }
+        else
+        {
+            c.Reply.WriteError($"ERR unknown subcommand '{c.ArgString(1)}'. Try MEMORY HELP.");
+        }
     }
 
     private static async ValueTask FlushAll(CommandContext c)

@@ -24,6 +24,7 @@ internal static class StringUpdateCommands
         new("append", 3, CommandFlags.Write, Append, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", 1, 1, 1),
         new("strlen", 2, CommandFlags.ReadOnly | CommandFlags.Fast, StrLen, "string", "Returns the length of a string value.", 1, 1, 1),
         new("getrange", 4, CommandFlags.ReadOnly, GetRange, "string", "Returns a substring of the string stored at a key.", 1, 1, 1),
+        new("setrange", 4, CommandFlags.Write, SetRange, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", 1, 1, 1),
         new("getset", 3, CommandFlags.Write | CommandFlags.Fast, GetSet, "string", "Returns the previous string value of a key after setting it to a new value (the key's expiry is removed).", 1, 1, 1),
     ];
 
@@ -138,6 +139,43 @@ internal static class StringUpdateCommands
         }).ConfigureAwait(false);
         if (written) c.Reply.WriteInteger(length);
         else c.Reply.WriteError("ERR string exceeds maximum allowed size (proto-max-bulk-len)"u8);
+    }
+
+    /// <summary>SETRANGE key offset value: zero bytes pad a value shorter than the offset; an empty value changes nothing
+    /// (and creates no key); the reply is the value's length afterwards. The key keeps its expiry.</summary>
+    private static async ValueTask SetRange(CommandContext c)
+    {
+        if (!c.TryGetInt64(2, out var offset))
+        {
+            c.WriteNotInteger();
+            return;
+        }
+        if (offset < 0)
+        {
+            c.Reply.WriteError("ERR offset is out of range"u8);
+            return;
+        }
+        var patch = c.Request.Memory(3);
+        if (!patch.IsEmpty && offset + patch.Length > c.Server.Options.MaxBulkLength)
+        {
+            c.Reply.WriteError("ERR string exceeds maximum allowed size (proto-max-bulk-len)"u8);
+            return;
+        }
+        long length = 0;
+        await c.Keyspace.UpdateValueAsync(c.Request.Memory(1), (_, current, next) =>
+        {
+            length = current.Length;
+            if (patch.IsEmpty) return false;
+            var end = (int)offset + patch.Length;
+            var buffer = next.GetSpan(Math.Max(end, current.Length));
+            current.CopyTo(buffer);
+            if (offset > current.Length) buffer[current.Length..(int)offset].Clear();
+            patch.Span.CopyTo(buffer[(int)offset..]);
+            length = Math.Max(end, current.Length);
+            next.Advance((int)length);
+            return true;
+        }).ConfigureAwait(false);
+        c.Reply.WriteInteger(length);
     }
 
     private static async ValueTask StrLen(CommandContext c)

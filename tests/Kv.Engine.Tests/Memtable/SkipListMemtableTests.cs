@@ -15,6 +15,28 @@ public class SkipListMemtableTests
         return v;
     }
 
+    [Theory]
+    [InlineData(16, 100, 1)]   // node-shaped: token + "key:NNNNNNNN", 100-byte value
+    [InlineData(3, 0, 2048)]   // one partition, so head towers grow their tall parts in the arena
+    [InlineData(40, 1000, 64)]
+    public void EntryBytes_MatchesWhatInsertsTakeOnAverage(int keyLength, int valueLength, int partitions)
+    {
+        // MEMORY USAGE reports this figure: it must stay true to the node layout.
+        var rng = new Random(keyLength + valueLength);
+        var m = new SkipListMemtable(4 * 1024 * 1024, partitions: partitions == 2048 ? 1 : partitions);
+        var value = Val(new string('v', valueLength));
+        var key = new byte[keyLength];
+        const int n = 20_000;
+        for (var i = 0; i < n; i++)
+        {
+            rng.NextBytes(key);
+            m.Add(key, i + 1, EntryKind.Value, value, i + 1);
+        }
+        var perEntry = (double)m.ApproximateMemoryUsage / n;
+        var estimate = SkipListMemtable.EntryBytes(keyLength, value.Length);
+        Assert.InRange(perEntry, estimate - 1.0, estimate + 1.0);
+    }
+
     [Fact]
     public void TryGetNewest_OlderTimestampInsertedLater_ReturnsHighestTimestamp()
     {

@@ -297,6 +297,87 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SetRange_OverwritesPadsAndKeepsTheExpiry()
+    {
+        Assert.Equal(0, (long)await Db.StringSetRangeAsync("none", 3, ""));
+        Assert.False(await Db.KeyExistsAsync("none")); // an empty patch creates nothing
+        await Db.StringSetAsync("a", "Hello World", TimeSpan.FromSeconds(100));
+        Assert.Equal(11, (long)await Db.StringSetRangeAsync("a", 6, "Redis"));
+        Assert.Equal("Hello Redis", (string?)await Db.StringGetAsync("a"));
+        Assert.Equal(11, (long)await Db.StringSetRangeAsync("a", 0, ""));
+        Assert.Equal(13, (long)await Db.StringSetRangeAsync("a", 10, "sss"));
+        Assert.Equal("Hello Redisss", (string?)await Db.StringGetAsync("a"));
+        Assert.NotNull(await Db.KeyTimeToLiveAsync("a"));
+        Assert.Equal(6, (long)await Db.StringSetRangeAsync("pad", 5, "x"));
+        Assert.Equal("\0\0\0\0\0x", (string?)await Db.StringGetAsync("pad"));
+        await AssertRawAsync("-ERR offset is out of range\r\n", "SETRANGE", "a", "-1", "x");
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "SETRANGE", "a", "one", "x");
+        await AssertRawAsync("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n", "SETRANGE", "a", "536870912", "x");
+    }
+
+    [Fact]
+    public async Task MemoryUsage_GrowsWithTheEntry_NilForAMissingKey()
+    {
+        Assert.True((await Db.ExecuteAsync("MEMORY", "USAGE", "missing")).IsNull);
+        await Db.StringSetAsync("small", "v");
+        await Db.StringSetAsync("large", new string('v', 1001));
+        await Db.StringSetAsync("expiring", new string('v', 1001), TimeSpan.FromSeconds(100));
+        var small = (long)await Db.ExecuteAsync("MEMORY", "USAGE", "small");
+        var large = (long)await Db.ExecuteAsync("MEMORY", "USAGE", "large", "SAMPLES", "5");
+        var expiring = (long)await Db.ExecuteAsync("MEMORY", "USAGE", "expiring");
+        Assert.InRange(small, 8 + 5 + 1, 200); // the token and key, the value, and a node's header and links
+        Assert.InRange(large - small, 1000 - 7, 1000 + 7); // alignment to 8 aside, what the value adds
+        Assert.True(expiring > large); // the expiry is stored with the value
+        await AssertRawAsync("-ERR value is not an integer or out of range\r\n", "MEMORY", "USAGE", "small", "SAMPLES", "x");
+        await AssertRawAsync("-ERR syntax error\r\n", "MEMORY", "USAGE", "small", "FOO", "1");
+        await AssertRawAsync("-ERR unknown subcommand 'STATS'. Try MEMORY HELP.\r\n", "MEMORY", "STATS");
+        await AssertRawAsync("*5\r\n+MEMORY <subcommand>", "MEMORY", "HELP");
+    }
+
+    [Fact]
+    public async Task ClientKill_ByIdAddressAndFilters_ClosesOnlyThoseConnections()
+    {
+        using var victim = await Server.RawAsync();
+        await victim.SendAsync("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n");
+        var victimId = (await victim.ReceiveRepliesAsync(1)).Trim().TrimStart(':');
+        using var bystander = await Server.RawAsync();
+        using var admin = await Server.RawAsync();
+        async Task<string> Ask(params string[] args)
+        {
+            var request = new StringBuilder().Append('*').Append(args.Length).Append("\r\n");
+            foreach (var a in args) request.Append('$').Append(a.Length).Append("\r\n").Append(a).Append("\r\n");
+            await admin.SendAsync(request.ToString());
+            return await admin.ReceiveRepliesAsync(1);
+        }
+
+        Assert.Equal(":0\r\n", await Ask("CLIENT", "KILL", "ID", "999999"));
+        Assert.Equal(":0\r\n", await Ask("CLIENT", "KILL", "ID", victimId, "TYPE", "pubsub"));
+        Assert.Equal(":1\r\n", await Ask("CLIENT", "KILL", "ID", victimId, "TYPE", "normal", "USER", "default"));
+        var (text, closed) = await victim.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(10));
+        Assert.True(closed);
+        Assert.Equal("", text); // closed silently, as Redis does: an unasked-for reply would confuse client libraries
+
+        // The old form, by address; the bystander is untouched and still served.
+        var list = await Ask("CLIENT", "LIST");
+        Assert.DoesNotContain($"id={victimId} ", list);
+        Assert.Equal("-ERR No such client\r\n", await Ask("CLIENT", "KILL", "10.1.2.3:4567"));
+        await bystander.SendAsync("*1\r\n$4\r\nPING\r\n");
+        Assert.Equal("+PONG\r\n", await bystander.ReceiveRepliesAsync(1));
+
+        Assert.Equal("-ERR client-id should be greater than 0\r\n", await Ask("CLIENT", "KILL", "ID", "0"));
+        Assert.Equal("-ERR syntax error\r\n", await Ask("CLIENT", "KILL", "ID", "1", "SKIPME"));
+        Assert.Equal("-ERR syntax error\r\n", await Ask("CLIENT", "KILL", "COLOUR", "red"));
+        Assert.Equal("-ERR Unknown client type 'x'\r\n", await Ask("CLIENT", "KILL", "TYPE", "x"));
+        Assert.Equal("-ERR No such user 'bob'\r\n", await Ask("CLIENT", "KILL", "USER", "bob"));
+
+        // SKIPME no: the asking connection is closed too, after its reply.
+        await admin.SendAsync("*6\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$6\r\nMAXAGE\r\n$1\r\n0\r\n$6\r\nSKIPME\r\n$2\r\nno\r\n");
+        var (last, adminClosed) = await admin.ReceiveUntilClosedAsync(TimeSpan.FromSeconds(10));
+        Assert.True(adminClosed);
+        Assert.Matches(@"^:\d+\r\n$", last);
+    }
+
+    [Fact]
     public async Task Incr_FromManyConnectionsAtOnce_LosesNoIncrement()
     {
         // Eight connections each pipeline 250 INCRs of one key: a read-modify-write that let two of them interleave

@@ -113,12 +113,14 @@ public sealed class LimitTests
     }
 
     [Fact]
-    public async Task AdminCommands_None_FlushAllRefused()
+    public async Task AdminCommands_None_FlushAllAndClientKillRefused()
     {
         await using var server = await TestServer.StartAsync(configure: o => o.AdminCommands = Kv.Node.Resp.AdminCommandsMode.None);
         using var client = await server.RawAsync();
         await client.SendAsync("*1\r\n$8\r\nFLUSHALL\r\n");
         Assert.StartsWith("-NOPERM 'flushall' is an admin command", await client.ReceiveRepliesAsync(1));
+        await client.SendAsync("*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$2\r\nID\r\n$1\r\n1\r\n");
+        Assert.StartsWith("-NOPERM 'client|kill' is an admin command", await client.ReceiveRepliesAsync(1));
     }
 
     /// <summary>Stores a value of <paramref name="valueSize"/> bytes, then sends <paramref name="gets"/> pipelined GETs
