@@ -181,6 +181,7 @@ public sealed class ClusterKeyspace : IKeyspace
         var haveLast = false;
         ulong last = 0;
         var merged = new List<ScanRow>();
+        var stale = new List<(int Page, ScanRow Winner)>();
         while (true)
         {
             var placement = _coordinator.Placement;
@@ -208,7 +209,9 @@ public sealed class ClusterKeyspace : IKeyspace
                 }
                 else
                 {
-                    start = ScanPages.Merge(pages, merged);
+                    stale.Clear();
+                    start = ScanPages.Merge(pages, merged, stale);
+                    if (stale.Count > 0) await RepairStaleAsync(live, stale, now, cancellationToken).ConfigureAwait(false);
                 }
                 foreach (var row in merged)
                 {
@@ -230,6 +233,24 @@ public sealed class ClusterKeyspace : IKeyspace
             if (rangeEnd == ulong.MaxValue) return 0;
             token = rangeEnd + 1;
         }
+    }
+
+    /// <summary>
+    /// Blocking read repair for a SCAN page, as a GET does it: each replica whose page lacked a key's newest version (or
+    /// held an older one) is sent that version before the page is returned, so a key a SCAN showed stays visible to
+    /// later reads at the same level. Expired values are not sent (they read as absent everywhere). A replica that cannot
+    /// take a repair gets a hint, and the SCAN goes on: unlike a GET it does not fail for it.
+    /// </summary>
+    private async ValueTask RepairStaleAsync(List<Gossip.Transport.NodeAddress> live, List<(int Page, ScanRow Winner)> stale, long now, CancellationToken cancellationToken)
+    {
+        var repairs = new List<Task<bool>>(stale.Count);
+        foreach (var (page, winner) in stale)
+        {
+            if (winner.Kind != MutationKind.Tombstone && winner.ExpiresAt != 0 && winner.ExpiresAt <= now) continue;
+            var mutation = ScanPages.Cell(winner).ToMutation(winner.StorageKey);
+            repairs.Add(_coordinator.RepairForScanAsync(live[page], mutation, cancellationToken));
+        }
+        await Task.WhenAll(repairs).ConfigureAwait(false);
     }
 
     /// <summary>The replicas a scan of range <paramref name="rangeIndex"/> may ask, in the order it asks them: this node

@@ -448,6 +448,14 @@ public sealed class Coordinator : IReplicaBatchSender<Coordinator.ReplicaWrite>,
         return winner;
     }
 
+    /// <summary>A range read's repair of one stale replica (SCAN): like a point read's, counted with them; a replica that
+    /// cannot take it gets a hint. Returns whether the replica has the version now.</summary>
+    internal Task<bool> RepairForScanAsync(NodeAddress replica, MutationRequest repair, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _readRepairs);
+        return RepairAsync(replica, repair, cancellationToken);
+    }
+
     private async Task<bool> RepairAsync(NodeAddress replica, MutationRequest repair, CancellationToken cancellationToken)
     {
         try

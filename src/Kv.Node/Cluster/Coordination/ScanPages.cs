@@ -16,8 +16,11 @@ namespace Kv.Node.Cluster.Coordination;
 internal static class ScanPages
 {
     /// <summary>Adds to <paramref name="into"/>, in key order, the winning row of every key below the merge's bound,
-    /// tombstones included; returns the start key of the next request (empty: every page was complete).</summary>
-    public static ReadOnlyMemory<byte> Merge(IReadOnlyList<RangeScanResponse> pages, List<ScanRow> into)
+    /// tombstones included; returns the start key of the next request (empty: every page was complete). With
+    /// <paramref name="stale"/>, also lists each page that lacks a winning row or holds an older version of its key
+    /// (the replica to repair, by its page's index, and the row to write to it): every page covers every key below the
+    /// bound, so a key missing from one is missing on its replica.</summary>
+    public static ReadOnlyMemory<byte> Merge(IReadOnlyList<RangeScanResponse> pages, List<ScanRow> into, List<(int Page, ScanRow Winner)>? stale = null)
     {
         ReadOnlyMemory<byte> bound = ReadOnlyMemory<byte>.Empty;
         foreach (var page in pages)
@@ -51,11 +54,19 @@ internal static class ScanPages
             for (var p = 0; p < pages.Count; p++)
             {
                 var rows = pages[p].Rows;
-                if (positions[p] < rows.Length && rows[positions[p]].StorageKey.Span.SequenceEqual(winner.StorageKey.Span)) positions[p]++;
+                if (positions[p] < rows.Length && rows[positions[p]].StorageKey.Span.SequenceEqual(winner.StorageKey.Span))
+                {
+                    if (stale is not null && ReplicaCell.Supersedes(Cell(winner), Cell(rows[positions[p]]))) stale.Add((p, winner));
+                    positions[p]++;
+                }
+                else
+                {
+                    stale?.Add((p, winner));
+                }
             }
         }
     }
 
-    private static ReplicaCell Cell(in ScanRow row) => new(row.Kind == MutationKind.Tombstone ? ReadOutcome.Deleted : ReadOutcome.Found,
+    internal static ReplicaCell Cell(in ScanRow row) => new(row.Kind == MutationKind.Tombstone ? ReadOutcome.Deleted : ReadOutcome.Found,
         row.Timestamp, row.ExpiresAt, row.Value);
 }

@@ -57,6 +57,27 @@ public sealed class ScanPagesTests
     }
 
     [Fact]
+    public void Stale_PagesMissingOrOlderThanTheWinner_BelowTheBoundOnly()
+    {
+        var merged = new List<ScanRow>();
+        var stale = new List<(int Page, ScanRow Winner)>();
+        var next = ScanPages.Merge(
+        [
+            Page("d", Row("a", 1), Row("b", 5), Row("c", 1)),
+            Page(null, Row("a", 1), Row("b", 4), Row("c", 2, MutationKind.Tombstone), Row("e", 1)),
+        ], merged, stale);
+        Assert.Equal("d", Encoding.UTF8.GetString(next.Span));
+        // "a" agrees; the second replica has an older "b"; the first an older "c" (the tombstone is newer); nothing is
+        // said of "e", past the first page's limit.
+        Assert.Equal("1:b@5 0:c@2x", string.Join(" ", stale.Select(s => $"{s.Page}:{Describe([s.Winner])}")));
+
+        stale.Clear();
+        merged.Clear();
+        ScanPages.Merge([Page(null, Row("a", 1)), Page(null, Row("b", 1)), Page(null, Row("a", 1), Row("b", 1))], merged, stale);
+        Assert.Equal("1:a@1 0:b@1", string.Join(" ", stale.Select(s => $"{s.Page}:{Describe([s.Winner])}"))); // missing keys
+    }
+
+    [Fact]
     public void EqualTimestamps_TombstoneWins_ThenLargerValue()
     {
         var merged = new List<ScanRow>();
