@@ -25,6 +25,7 @@ internal static class KeyCommands
         new("scan", -2, CommandFlags.ReadOnly, Scan, "generic", "Iterates over the key names in the database (in token order; see docs/protocol.md)."),
         new("rename", 3, CommandFlags.Write, c => Rename(c, onlyIfAbsent: false), "generic", "Renames a key and overwrites the destination (with the source's expiry).", 1, 2, 1),
         new("renamenx", 3, CommandFlags.Write | CommandFlags.Fast, c => Rename(c, onlyIfAbsent: true), "generic", "Renames a key only when the target key name doesn't exist.", 1, 2, 1),
+        new("object", -2, CommandFlags.ReadOnly, Object, "generic", "A container for object introspection commands (ENCODING, REFCOUNT; no access times or frequencies are kept)."),
         new("keys", 2, CommandFlags.ReadOnly, Keys, "generic", "Returns all key names that match a pattern (a walk of the whole keyspace: use SCAN on a large one)."),
     ];
 
@@ -155,6 +156,44 @@ internal static class KeyCommands
     {
         var changed = await c.Keyspace.UpdateExpiryAsync(c.Request.Memory(1), new ExpiryUpdate(ExpiryAction.Persist, 0, ExpiryCondition.IfHasExpiry)).ConfigureAwait(false);
         c.Reply.WriteInteger(changed ? 1 : 0);
+    }
+
+    /// <summary>OBJECT ENCODING key ("raw": every value is stored as its bytes), OBJECT REFCOUNT key (1), nil for a missing
+    /// key; OBJECT IDLETIME and FREQ are refused (kv-node keeps no access times or counts); OBJECT HELP.</summary>
+    private static async ValueTask Object(CommandContext c)
+    {
+        var r = c.Request;
+        if ((c.ArgIs(1, "ENCODING"u8) || c.ArgIs(1, "REFCOUNT"u8)) && r.Count == 3)
+        {
+            var lookup = await c.Keyspace.GetAsync(r.Memory(2), null).ConfigureAwait(false);
+            if (!lookup.Found) c.Reply.WriteNull();
+            else if (c.ArgIs(1, "ENCODING"u8)) c.Reply.WriteBulk("raw"u8);
+            else c.Reply.WriteInteger(1);
+        }
+        else if ((c.ArgIs(1, "IDLETIME"u8) || c.ArgIs(1, "FREQ"u8)) && r.Count == 3)
+        {
+            c.Reply.WriteError("ERR kv-node keeps no access times or access counts: OBJECT IDLETIME and OBJECT FREQ are not available"u8);
+        }
+        else if (c.ArgIs(1, "HELP"u8) && r.Count == 2)
+        {
+            string[] help =
+            [
+                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ENCODING <key>", "    Return the kind of internal representation used in order to store the value associated with a <key> (always raw).",
+                "REFCOUNT <key>", "    Return the number of references of the value associated with the specified <key> (always 1).",
+                "HELP", "    Print this help.",
+            ];
+            c.Reply.WriteArrayHeader(help.Length);
+            foreach (var line in help) c.Reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes(line));
+        }
+        else if (c.ArgIs(1, "ENCODING"u8) || c.ArgIs(1, "REFCOUNT"u8) || c.ArgIs(1, "IDLETIME"u8) || c.ArgIs(1, "FREQ"u8))
+        {
+            c.Reply.WriteError($"ERR wrong number of arguments for 'object|{c.ArgString(1).ToLowerInvariant()}' command");
+        }
+        else
+        {
+            c.Reply.WriteError($"ERR unknown subcommand '{c.ArgString(1)}'. Try OBJECT HELP.");
+        }
     }
 
     private static async ValueTask Type(CommandContext c)

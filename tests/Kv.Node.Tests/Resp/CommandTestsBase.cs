@@ -335,6 +335,18 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Object_EncodingAndRefcount_OthersRefused()
+    {
+        await Db.StringSetAsync("o", "12345");
+        await AssertRawAsync("$3\r\nraw\r\n", "OBJECT", "ENCODING", "o");
+        await AssertRawAsync(":1\r\n", "OBJECT", "REFCOUNT", "o");
+        await AssertRawAsync("$-1\r\n", "OBJECT", "ENCODING", "missing");
+        await AssertRawAsync("-ERR kv-node keeps no access times", "OBJECT", "IDLETIME", "o");
+        await AssertRawAsync("-ERR wrong number of arguments for 'object|encoding' command\r\n", "OBJECT", "ENCODING");
+        await AssertRawAsync("-ERR unknown subcommand 'X'. Try OBJECT HELP.\r\n", "OBJECT", "X");
+    }
+
+    [Fact]
     public async Task ClientKill_ByIdAddressAndFilters_ClosesOnlyThoseConnections()
     {
         using var victim = await Server.RawAsync();
