@@ -86,10 +86,12 @@ async function ioredisSuite() {
     assert.equal(await c.strlen(k('ap')), 11); assert.equal(await c.getrange(k('ap'), -5, -1), 'world');
     assert.equal(await c.getset(k('ap'), 'x'), 'hello world'); assert.equal(await c.get(k('ap')), 'x');
   });
-  await check('io setrange/memory usage', async () => {
+  await check('io setrange/memory usage/msetnx/object', async () => {
     await c.set(k('sr'), 'Hello World'); assert.equal(await c.setrange(k('sr'), 6, 'Redis'), 11); assert.equal(await c.get(k('sr')), 'Hello Redis');
     const bytes = await c.memory('USAGE', k('sr')); assert.ok(bytes > 11 && bytes < 200, `memory usage ${bytes}`);
     assert.equal(await c.memory('USAGE', k('none')), null);
+    assert.equal(await c.msetnx(k('nx1'), 'a', k('nx2'), 'b'), 1); assert.equal(await c.msetnx(k('nx3'), 'c', k('nx1'), 'd'), 0);
+    assert.equal(await c.exists(k('nx3')), 0); assert.equal(await c.object('ENCODING', k('nx1')), 'raw');
   });
   await check('io client kill', async () => {
     const other = new IORedis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });

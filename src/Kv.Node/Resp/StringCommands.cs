@@ -21,6 +21,7 @@ internal static class StringCommands
         new("getex", -2, CommandFlags.Write | CommandFlags.Fast, GetEx, "string", "Returns the string value of a key after setting its expiration time.", 1, 1, 1),
         new("mget", -2, CommandFlags.ReadOnly | CommandFlags.Fast, MGet, "string", "Atomically returns the string values of one or more keys.", 1, -1, 1),
         new("mset", -3, CommandFlags.Write, MSet, "string", "Atomically creates or modifies the string values of one or more keys.", 1, -1, 2),
+        new("msetnx", -3, CommandFlags.Write, MSetNx, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist (atomic on one node only; see docs/cluster.md).", 1, -1, 2),
     ];
 
     private static ValueTask Get(CommandContext c)
@@ -313,25 +314,32 @@ internal static class StringCommands
         }
     }
 
-    private static async ValueTask MSet(CommandContext c)
+    private static ValueTask MSet(CommandContext c) => SetPairs(c, onlyIfNoneExist: false);
+
+    private static ValueTask MSetNx(CommandContext c) => SetPairs(c, onlyIfNoneExist: true);
+
+    private static async ValueTask SetPairs(CommandContext c, bool onlyIfNoneExist)
     {
         var r = c.Request;
         if ((r.Count - 1) % 2 != 0)
         {
-            c.Reply.WriteError("ERR wrong number of arguments for 'mset' command"u8);
+            c.Reply.WriteError(onlyIfNoneExist ? "ERR wrong number of arguments for 'msetnx' command"u8 : "ERR wrong number of arguments for 'mset' command"u8);
             return;
         }
         var count = (r.Count - 1) / 2;
         var pairs = ArrayPool<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>>.Shared.Rent(count);
+        var written = true;
         try
         {
             for (var i = 0; i < count; i++) pairs[i] = new(r.Memory(1 + (2 * i)), r.Memory(2 + (2 * i)));
-            await c.Keyspace.SetManyAsync(pairs.AsMemory(0, count)).ConfigureAwait(false);
+            if (onlyIfNoneExist) written = await c.Keyspace.SetManyIfNoneExistAsync(pairs.AsMemory(0, count)).ConfigureAwait(false);
+            else await c.Keyspace.SetManyAsync(pairs.AsMemory(0, count)).ConfigureAwait(false);
         }
         finally
         {
             ArrayPool<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>>.Shared.Return(pairs, clearArray: true);
         }
-        c.Reply.WriteOk();
+        if (onlyIfNoneExist) c.Reply.WriteInteger(written ? 1 : 0);
+        else c.Reply.WriteOk();
     }
 }

@@ -312,6 +312,38 @@ public sealed class EngineKeyspace : IKeyspace
         }
     }
 
+    public async ValueTask<bool> SetManyIfNoneExistAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    {
+        // Every key's stripe, each once, in index order (as RENAME takes two), so overlapping MSETNXs cannot deadlock.
+        var stripes = new SortedSet<int>();
+        foreach (var (key, _) in pairs.Span) stripes.Add(StripeIndex(key.Span));
+        var held = 0;
+        try
+        {
+            foreach (var index in stripes)
+            {
+                await _stripes[index].WaitAsync(cancellationToken).ConfigureAwait(false);
+                held++;
+            }
+            foreach (var (key, _) in pairs.Span)
+            {
+                if (Read(key.Span, null).Found) return false;
+            }
+            var batch = RentBatch();
+            foreach (var (key, value) in pairs.Span) Put(batch, key.Span, value.Span, 0);
+            await Commit(batch, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            foreach (var index in stripes)
+            {
+                if (held-- == 0) break;
+                _stripes[index].Release();
+            }
+        }
+    }
+
     /// <summary>Writes the value again with the new expiry; an expiry not in the future deletes the key (Redis semantics).</summary>
     private ValueTask RewriteExpiryAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, ExpiryUpdate update, CancellationToken cancellationToken)
     {

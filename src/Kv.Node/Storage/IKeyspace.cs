@@ -31,6 +31,13 @@ public interface IKeyspace
     /// <summary>Blind writes of several keys (MSET), durable together.</summary>
     ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// MSETNX: writes every pair (without expiry) only when none of the keys exists; returns whether it wrote. One node
+    /// checks and writes atomically, as one durable batch under every key's lock; a cluster reads each key at the read
+    /// level, then writes them all at the write level (not atomic: docs/cluster.md).
+    /// </summary>
+    ValueTask<bool> SetManyIfNoneExistAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a key (a tombstone); returns whether it existed.</summary>
     ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default);
 

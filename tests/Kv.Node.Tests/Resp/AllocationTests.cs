@@ -62,6 +62,7 @@ public sealed class AllocationTests
         public ValueTask<Kv.Node.Storage.KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<Kv.Node.Storage.KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, Kv.Node.Storage.ExpiryUpdate update, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, Kv.Node.Storage.ValueUpdate update, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask<bool> SetManyIfNoneExistAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<Kv.Node.Storage.RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, Kv.Node.Storage.ExpiryUpdate update, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<long> ScanAsync(long cursor, int count, List<byte[]> keys, CancellationToken cancellationToken = default) => throw new NotSupportedException();

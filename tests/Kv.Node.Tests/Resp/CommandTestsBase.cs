@@ -411,6 +411,51 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MSetNx_AllOrNothing()
+    {
+        Assert.True(await Db.StringSetAsync([new("n1", "a"), new("n2", "b")], When.NotExists));
+        Assert.Equal("a", (string?)await Db.StringGetAsync("n1"));
+        await Db.StringSetAsync("n4", "old", TimeSpan.FromSeconds(100));
+        Assert.False(await Db.StringSetAsync([new("n3", "c"), new("n4", "d")], When.NotExists));
+        Assert.False(await Db.KeyExistsAsync("n3")); // nothing written when one key exists
+        Assert.Equal("old", (string?)await Db.StringGetAsync("n4"));
+        await AssertRawAsync(":1\r\n", "MSETNX", "dup", "1", "dup", "2");
+        Assert.Equal("2", (string?)await Db.StringGetAsync("dup")); // the last pair of a key wins, as in Redis
+        await AssertRawAsync("-ERR wrong number of arguments for 'msetnx' command\r\n", "MSETNX", "k", "v", "k2");
+    }
+
+    [Fact]
+    public async Task MSetNx_RacingOverTheSameKeys_ExactlyOneWinsWhole()
+    {
+        // Eight connections race each round to MSETNX the same two keys, half of them naming the keys in the other
+        // order (so a lock taken per key in argument order could deadlock): one must win, with both of its values.
+        const int clients = 8, rounds = 40;
+        var raws = new List<RawClient>();
+        for (var i = 0; i < clients; i++) raws.Add(await Server.RawAsync());
+        try
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                var x = $"r{round:D3}x";
+                var y = $"r{round:D3}y";
+                var replies = await Task.WhenAll(raws.Select(async (raw, i) =>
+                {
+                    var (first, second) = i % 2 == 0 ? (x, y) : (y, x);
+                    await raw.SendAsync($"*5\r\n$6\r\nMSETNX\r\n$5\r\n{first}\r\n$1\r\n{i}\r\n$5\r\n{second}\r\n$1\r\n{i}\r\n");
+                    return await raw.ReceiveRepliesAsync(1);
+                }));
+                Assert.Equal(1, replies.Count(r => r == ":1\r\n"));
+                Assert.Equal(clients - 1, replies.Count(r => r == ":0\r\n"));
+                Assert.Equal((string?)await Db.StringGetAsync(x), (string?)await Db.StringGetAsync(y));
+            }
+        }
+        finally
+        {
+            foreach (var r in raws) r.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task KeysTouchExpireTime_FollowRedis()
     {
         for (var i = 0; i < 30; i++) await Db.StringSetAsync("user:" + i, "x");

@@ -82,6 +82,19 @@ public sealed class InMemoryKeyspace(TimeProvider time) : IKeyspace
         return default;
     }
 
+    public ValueTask<bool> SetManyIfNoneExistAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            foreach (var (k, _) in pairs.Span)
+            {
+                if (TryRead(StorageKey(k.Span), out _)) return new(false);
+            }
+            foreach (var (k, v) in pairs.Span) Write(k.Span, v.Span, 0);
+        }
+        return new(true);
+    }
+
     public ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         lock (_lock)

@@ -110,6 +110,19 @@ public sealed class ClusterKeyspace : IKeyspace
         await Task.WhenAll(writes).ConfigureAwait(false);
     }
 
+    public async ValueTask<bool> SetManyIfNoneExistAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    {
+        var reads = new Task<(KeyLookup Lookup, ReplicaCell Cell)>[pairs.Length];
+        for (var i = 0; i < reads.Length; i++) reads[i] = ReadLiveAsync(pairs.Span[i].Key, cancellationToken).AsTask();
+        await Task.WhenAll(reads).ConfigureAwait(false);
+        foreach (var read in reads)
+        {
+            if (read.Result.Lookup.Found) return false;
+        }
+        await SetManyAsync(pairs, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public async ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
         var (current, _) = await ReadLiveAsync(key, cancellationToken).ConfigureAwait(false);

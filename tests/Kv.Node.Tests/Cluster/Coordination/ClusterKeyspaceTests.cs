@@ -31,6 +31,19 @@ public sealed class ClusterKeyspaceTests
     }
 
     [Fact]
+    public async Task SetManyIfNoneExist_WritesAllOrNothing_AcrossReplicas()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var ks = Keyspace(cluster.Nodes[0]);
+        KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>[] Pairs(params string[] keys) => [.. keys.Select(k => new KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>(B(k), B("v-" + k)))];
+        Assert.True(await ks.SetManyIfNoneExistAsync(Pairs("x1", "x2", "x3")));
+        var other = Keyspace(cluster.Nodes[2]);
+        Assert.Equal("v-x2", await Get(other, "x2"));
+        Assert.False(await other.SetManyIfNoneExistAsync(Pairs("x4", "x1")));
+        Assert.Null(await Get(ks, "x4"));
+    }
+
+    [Fact]
     public async Task Scan_WholeCluster_ReturnsEveryLiveKeyOnceInTokenOrder()
     {
         await using var cluster = await TestCluster.StartAsync(nodes: 4);
