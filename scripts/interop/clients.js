@@ -220,7 +220,27 @@ async function nodeRedisSuite(lib, label, options) {
   await check(`${label} quit`, async () => { await c.quit(); });
 }
 
+// A node run with --idle-timeout 1 (IDLE_PORT): an idle client must be closed the way Redis closes it, without a reply
+// nobody asked for (ioredis raises one as "Command queue state error"), and reconnect.
+async function idleSuite(idlePort) {
+  await check('io idle-timeout close', async () => {
+    const c = new IORedis({ port: idlePort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    const errors = []; c.on('error', e => errors.push(e.message));
+    let closes = 0; c.on('close', () => closes++);
+    await c.connect(); assert.equal(await c.ping(), 'PONG');
+    await sleep(2500);
+    assert.ok(closes >= 1, 'closed by the idle timeout'); assert.deepEqual(errors, []);
+    assert.equal(await c.ping(), 'PONG'); // reconnected
+    c.disconnect();
+  });
+}
+
 (async () => {
+  if (process.env.IDLE_PORT) {
+    await idleSuite(Number(process.env.IDLE_PORT));
+    console.log(`${checks} checks passed, ${failures} failed (port ${process.env.IDLE_PORT}, idle timeout)`);
+    process.exit(failures ? 1 : 0);
+  }
   await ioredisSuite();
   await nodeRedisSuite(redis4, 'noderedis4', {});
   await nodeRedisSuite(redis5, 'noderedis5-resp2', {});

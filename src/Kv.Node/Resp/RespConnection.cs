@@ -63,8 +63,10 @@ internal sealed class RespConnection
     public bool Executing => _executing;
 
     /// <summary>Closes the connection from another thread (timeouts, shutdown, CLIENT KILL); the reason is logged and, unless
-    /// <paramref name="silently"/>, replied as an error where possible. CLIENT KILL closes silently, as Redis does: a reply
-    /// nobody asked for is a protocol error to a client library (ioredis raises it as an unhandled error).</summary>
+    /// <paramref name="silently"/>, replied as an error where possible. Only a request timeout replies (the client is
+    /// waiting for an answer to the request it did not finish); an idle client, one closed by shutdown or CLIENT KILL is
+    /// closed silently, as Redis does: a reply nobody asked for is a protocol error to a client library (ioredis raised
+    /// "Command queue state error" as an unhandled error event, which ends a Node.js process without a handler).</summary>
     public void Abort(string reason, bool silently = false)
     {
         _abortSilently = silently;

@@ -228,7 +228,7 @@ public sealed class RespServer : IAsyncDisposable
             else if (idle > 0 && now - c.LastActivityTicks > idle)
             {
                 Stats.CountTimeoutDisconnect();
-                c.Abort("idle for longer than idle-timeout; closing the connection");
+                c.Abort("idle for longer than idle-timeout; closing the connection", silently: true);
             }
         }
     }
@@ -241,7 +241,7 @@ public sealed class RespServer : IAsyncDisposable
         _listener?.Dispose();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
         _sweeper?.Dispose();
-        foreach (var pair in _connections) pair.Value.Abort("server is shutting down");
+        foreach (var pair in _connections) pair.Value.Abort("server is shutting down", silently: true);
         var all = Task.WhenAll(_connectionTasks.Values);
         var finished = await Task.WhenAny(all, Task.Delay(Options.ShutdownTimeout)).ConfigureAwait(false);
         if (finished != all) Logger.LogWarning("{Count} connections did not finish within the shutdown timeout", _connections.Count);
