@@ -109,7 +109,7 @@ internal static class ClientCommands
         var r = c.Request;
         if (!c.IsAdmin)
         {
-            c.Reply.WriteError($"NOPERM 'client|kill' is an admin command; this connection may not run it (see the admin-commands option: {c.Server.Options.AdminCommands})");
+            c.WriteNotAdmin("client|kill");
             return;
         }
         if (r.Count == 3)

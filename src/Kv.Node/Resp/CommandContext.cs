@@ -348,6 +348,10 @@ public sealed class CommandContext : IDisposable, IValueTaskSource
 
     // ---- common replies ----
 
+    /// <summary>The refusal of an admin command (or subcommand, <c>client|kill</c>) to a connection that may not run it.</summary>
+    public void WriteNotAdmin(string command) => Reply.WriteError(
+        $"NOPERM '{command}' is an admin command; this connection may not run it (see the admin-commands option: {Server.Options.AdminCommands})");
+
     public void WriteSyntaxError() => Reply.WriteError("ERR syntax error"u8);
 
     public void WriteNotInteger() => Reply.WriteError("ERR value is not an integer or out of range"u8);

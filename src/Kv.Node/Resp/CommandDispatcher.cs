@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace Kv.Node.Resp;
@@ -50,8 +49,7 @@ internal sealed class CommandDispatcher(CommandTable table)
         }
         if ((command.Flags & CommandFlags.Admin) != 0 && !context.IsAdmin)
         {
-            context.Reply.WriteError(Encoding.ASCII.GetBytes(
-                $"NOPERM '{command.Name}' is an admin command; this connection may not run it (see the admin-commands option: {context.Server.Options.AdminCommands})"));
+            context.WriteNotAdmin(command.Name);
             return default;
         }
         context.LastCommand = command.Name;
