@@ -2,13 +2,16 @@
 # Issue 6's benchmark: redis-benchmark (SET and GET, 50 clients, 100-byte values, pipelining 1 and 16)
 # against a 3-node RF=3 cluster on loopback at QUORUM, beside one single node and Redis 7 with
 # appendonly yes + appendfsync always, all in one run on this machine. Prints req/s, p50 and p99 (ms).
-# Usage: scripts/bench-cluster.sh [REQUESTS]      (default 100000 per test; REPS alternating runs, default 1)
+# Usage: scripts/bench-cluster.sh [REQUESTS]      (default 200000 per test at -P1, five times as many at -P16, so no
+#        test is over in a fraction of a second; REPS alternating runs, default 1)
+# Every target first gets an untimed warm-up (SET and GET, both pipelines), so the figures are a warm server's and
+# not the .NET JIT's first seconds; Redis gets the same warm-up.
 # The cluster's three nodes, the single node, Redis and redis-benchmark all share this machine's cores. The three
 # cluster nodes get one I/O thread each (--io-threads 1) rather than one per core each, as any co-located nodes
 # should (docs/protocol.md, "Threads"); the single node keeps the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-100000}
+n=${1:-200000}
 reps=${REPS:-1}
 command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null || {
   apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; }
@@ -41,9 +44,14 @@ done
 
 res="$work/results"
 bench() { # label port pipeline
-  redis-benchmark -p "$2" -t set,get -n "$n" -c 50 -P "$3" -d 100 -r 1000000 --csv 2>/dev/null |
+  local count=$n; [[ $3 -gt 1 ]] && count=$((n * 5))
+  redis-benchmark -p "$2" -t set,get -n "$count" -c 50 -P "$3" -d 100 -r 1000000 --csv 2>/dev/null |
     awk -F'","' -v w="$1" -v p="$3" 'NR>1 { gsub(/"/,""); split($0,f,","); print w "," p "," f[1] "," f[2] "," f[5] "," f[7] }' >>"$res"
 }
+for port in $redis_port $single_port $cluster_base; do
+  redis-benchmark -p $port -t set,get -n 20000 -c 50 -P 1 -d 100 -r 1000000 -q >/dev/null 2>&1
+  redis-benchmark -p $port -t set,get -n 300000 -c 50 -P 16 -d 100 -r 1000000 -q >/dev/null 2>&1
+done
 for ((r = 0; r < reps; r++)); do
   for p in 1 16; do
     bench redis $redis_port $p
