@@ -43,6 +43,13 @@ public sealed class NodeOptions
     /// <summary>A request started must be complete within this time (defeats byte-by-byte trickling).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>SLOWLOG logs commands whose execution took at least this many microseconds; 0 logs every command, a
+    /// negative value turns the slow log off (Redis's slowlog-log-slower-than).</summary>
+    public long SlowlogLogSlowerThan { get; set; } = 10_000;
+
+    /// <summary>Entries the slow log keeps, the oldest dropped first; 0 keeps none (Redis's slowlog-max-len).</summary>
+    public int SlowlogMaxLength { get; set; } = 128;
+
     /// <summary>"always": fsync before every acknowledgement (group commit); "periodic": fsync every <see cref="SyncInterval"/>.</summary>
     public string Sync { get; set; } = "always";
 

@@ -44,6 +44,7 @@ public sealed class RespServer : IAsyncDisposable
             MaxRequestBytes = options.MaxRequestBytes,
         };
         Dispatcher = new CommandDispatcher(CommandTable.Default);
+        Slowlog = new Slowlog(options.SlowlogLogSlowerThan, options.SlowlogMaxLength, time);
         StartedAt = time.GetUtcNow();
     }
 
@@ -58,6 +59,9 @@ public sealed class RespServer : IAsyncDisposable
     public RespLimits Limits { get; }
 
     public ServerStats Stats { get; } = new();
+
+    /// <summary>The node's slow log (SLOWLOG), fed by every connection's <see cref="CommandDispatcher"/>.</summary>
+    public Slowlog Slowlog { get; }
 
     public DateTimeOffset StartedAt { get; }
 

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace Kv.Node.Resp;
 
-/// <summary>DBSIZE, INFO, CONFIG GET, FLUSHALL, FLUSHDB, SHUTDOWN, TIME, MEMORY USAGE.</summary>
+/// <summary>DBSIZE, INFO, CONFIG GET, FLUSHALL, FLUSHDB, SHUTDOWN, TIME, MEMORY USAGE, SLOWLOG.</summary>
 internal static class ServerCommands
 {
     public static IEnumerable<CommandDefinition> Definitions =>
@@ -17,6 +17,7 @@ internal static class ServerCommands
         new("shutdown", -1, CommandFlags.Admin, Shutdown, "server", "Stops the node gracefully (admin command)."),
         new("time", 1, CommandFlags.Fast, Time, "server", "Returns the server time."),
         new("memory", -2, CommandFlags.ReadOnly, Memory, "server", "A container for memory diagnostics commands (USAGE: the bytes a key's entry takes in memory)."),
+        new("slowlog", -2, CommandFlags.None, Slowlog, "server", "A container for slow log commands (GET, LEN and RESET are admin commands)."),
     ];
 
     private static ValueTask DbSize(CommandContext c)
@@ -76,6 +77,85 @@ internal static class ServerCommands
         {
             c.Reply.WriteError($"ERR unknown subcommand '{c.ArgString(1)}'. Try MEMORY HELP.");
         }
+    }
+
+    /// <summary>SLOWLOG GET [count] (newest first; 10 by default, -1 for all), LEN, RESET, HELP; replies and errors as
+    /// Redis 7's (see <see cref="Resp.Slowlog"/>). GET, LEN and RESET are admin commands, as in Redis: the log holds
+    /// every client's arguments, values included, and RESET drops what every client logged.</summary>
+    private static ValueTask Slowlog(CommandContext c)
+    {
+        var r = c.Request;
+        var log = c.Server.Slowlog;
+        if (!c.IsAdmin && (c.ArgIs(1, "GET"u8) || c.ArgIs(1, "LEN"u8) || c.ArgIs(1, "RESET"u8)))
+        {
+            c.WriteNotAdmin("slowlog|" + c.ArgString(1).ToLowerInvariant());
+            return default;
+        }
+        if (c.ArgIs(1, "GET"u8) && r.Count <= 3)
+        {
+            long count = 10;
+            if (r.Count == 3 && (!c.TryGetInt64(2, out count) || count < -1))
+            {
+                c.Reply.WriteError("ERR count should be greater than or equal to -1"u8);
+                return default;
+            }
+            var entries = log.Newest(count == -1 ? long.MaxValue : count);
+            c.Reply.WriteArrayHeader(entries.Length);
+            foreach (var entry in entries)
+            {
+                c.Reply.WriteArrayHeader(6);
+                c.Reply.WriteInteger(entry.Id);
+                c.Reply.WriteInteger(entry.UnixTimeSeconds);
+                c.Reply.WriteInteger(entry.DurationMicros);
+                c.Reply.WriteArrayHeader(entry.Arguments.Length);
+                foreach (var argument in entry.Arguments) c.Reply.WriteBulk(argument);
+                c.Reply.WriteBulk(entry.ClientAddress);
+                c.Reply.WriteBulk(entry.ClientName);
+            }
+        }
+        else if (c.ArgIs(1, "GET"u8))
+        {
+            // What Redis answers here: the arity of slowlog|get (-2) lets the request through to the subcommand's own check.
+            c.Reply.WriteError($"ERR unknown subcommand or wrong number of arguments for '{c.ArgString(1)}'. Try SLOWLOG HELP.");
+        }
+        else if (c.ArgIs(1, "LEN"u8) && r.Count == 2)
+        {
+            c.Reply.WriteInteger(log.Count);
+        }
+        else if (c.ArgIs(1, "RESET"u8) && r.Count == 2)
+        {
+            log.Reset();
+            c.Reply.WriteOk();
+        }
+        else if (c.ArgIs(1, "HELP"u8) && r.Count == 2)
+        {
+            string[] help =
+            [
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Print this help.",
+            ];
+            c.Reply.WriteArrayHeader(help.Length);
+            foreach (var line in help) c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(line));
+        }
+        else if (c.ArgIs(1, "LEN"u8) || c.ArgIs(1, "RESET"u8) || c.ArgIs(1, "HELP"u8))
+        {
+            c.Reply.WriteError($"ERR wrong number of arguments for 'slowlog|{c.ArgString(1).ToLowerInvariant()}' command");
+        }
+        else
+        {
+            c.Reply.WriteError($"ERR unknown subcommand '{c.ArgString(1)}'. Try SLOWLOG HELP.");
+        }
+        return default;
     }
 
     private static async ValueTask FlushAll(CommandContext c)
@@ -182,6 +262,8 @@ internal static class ServerCommands
             new("client-output-buffer-limit", $"normal {S(o.OutputBufferLimit)} 0 0"),
             new("cluster-enabled", "no"),
             new("protected-mode", o.Password is null ? "yes" : "no"),
+            new("slowlog-log-slower-than", S(o.SlowlogLogSlowerThan)),
+            new("slowlog-max-len", S(o.SlowlogMaxLength)),
         ];
     }
 

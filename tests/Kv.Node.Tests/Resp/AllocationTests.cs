@@ -12,11 +12,21 @@ namespace Kv.Node.Tests.Resp;
 public sealed class AllocationTests
 {
     [Fact]
-    public async Task ParseAndDispatch_GetAndSet_AllocateNothing()
+    public Task ParseAndDispatch_GetAndSet_AllocateNothing() =>
+        AssertGetAndSetAllocateNothingAsync(new NodeOptions { SlowlogLogSlowerThan = -1 });
+
+    /// <summary>The slow log on, every command timed and none slow enough to be logged (a threshold no command reaches:
+    /// with a reachable one, a preempted command would be logged and allocate).</summary>
+    [Fact]
+    public Task ParseAndDispatch_SlowlogTimingUnderThreshold_AllocatesNothing() =>
+        AssertGetAndSetAllocateNothingAsync(new NodeOptions { SlowlogLogSlowerThan = long.MaxValue }, timed: true);
+
+    private static async Task AssertGetAndSetAllocateNothingAsync(NodeOptions options, bool timed = false)
     {
         var time = new ManualTimeProvider();
         var keyspace = new FixedValueKeyspace();
-        var server = new RespServer(new NodeOptions(), keyspace, time, NullLoggerFactory.Instance);
+        var server = new RespServer(options, keyspace, time, NullLoggerFactory.Instance);
+        Assert.Equal(timed, server.Slowlog.Enabled);
         var output = new ArrayBufferWriter<byte>(1 << 16);
         var request = new RespRequest();
         var context = new CommandContext(server, 1, null, new RespReplyWriter(output)) { Request = request };
@@ -44,6 +54,7 @@ public sealed class AllocationTests
         // (the runtime's tiering can allocate on this thread while methods are being re-jitted).
         Assert.True(allocated < 1024, $"{allocated} bytes allocated for 20,000 commands");
         Assert.EndsWith("+OK\r\n$3\r\nabc\r\n", Encoding.ASCII.GetString(output.WrittenSpan));
+        Assert.Equal(0, server.Slowlog.Count);
         await server.DisposeAsync();
     }
 
