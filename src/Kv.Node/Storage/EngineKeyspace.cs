@@ -17,11 +17,14 @@ namespace Kv.Node.Storage;
 /// expiry (expired values read as absent).
 /// </summary>
 /// <remarks>
-/// Threading: thread-safe. Plain reads and blind writes go straight to the engine. Read-modify-writes
-/// (conditional SET, GETDEL, GETEX, EXPIRE family, DEL's existence count) hold one of 1024 striped
-/// async locks, chosen by the key's hash, across their read and their (durable) write, so they are
-/// atomic against each other on this node. A blind write racing a read-modify-write is ordered by its
-/// timestamp (highest wins), like any concurrent writes.
+/// Threading: thread-safe. Plain reads go straight to the engine. Read-modify-writes (conditional SET,
+/// GETDEL, GETEX, EXPIRE family, INCR family, DEL's existence count, RENAME, MSETNX) hold one of 1024
+/// striped async locks, chosen by the key's hash, across their read and their (durable) write, so they
+/// are atomic against each other on this node. Blind writes (plain SET, MSET) take no lock while none is
+/// held on their stripe, but are counted (<see cref="BlindWrites"/>): a read-modify-write that takes the
+/// lock first waits for the blind writes already handed to the engine, and a blind write that finds the
+/// lock held takes it and is timestamped after the holder's write. So a read-modify-write is atomic
+/// against blind writes too: an INCR never buries a SET acknowledged while it ran.
 /// Write batches are pooled; a batch returns to the pool once its write completed.
 /// </remarks>
 public sealed class EngineKeyspace : IKeyspace
@@ -32,6 +35,7 @@ public sealed class EngineKeyspace : IKeyspace
     private readonly HybridLogicalClock _clock;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim[] _stripes = new SemaphoreSlim[StripeCount];
+    private readonly BlindWrites _blind = new(StripeCount);
     private readonly ConcurrentQueue<WriteBatch> _batches = new();
 
     [ThreadStatic]
@@ -87,16 +91,97 @@ public sealed class EngineKeyspace : IKeyspace
 
     public ValueTask SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, CancellationToken cancellationToken = default)
     {
-        var batch = RentBatch();
-        Put(batch, key.Span, value.Span, expiresAtUnixMs);
-        return Commit(batch, cancellationToken);
+        var index = StripeIndex(key.Span);
+        if (!_blind.TryEnter(index, _stripes[index])) return SetUnderLockAsync(key, value, expiresAtUnixMs, index, cancellationToken);
+        // Timestamped only now that it is counted: a read-modify-write that held the stripe before has written already
+        // (with an older timestamp), and one that takes it later waits for this write and timestamps after it.
+        return _blind.Track(WriteCounted(key, value, expiresAtUnixMs, index, cancellationToken), index);
     }
 
-    public ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    /// <summary>A blind write whose stripe a read-modify-write holds: written once the lock is free, timestamped under it.</summary>
+    private async ValueTask SetUnderLockAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, int index, CancellationToken cancellationToken)
     {
-        var batch = RentBatch();
-        foreach (var (key, value) in pairs.Span) Put(batch, key.Span, value.Span, 0);
-        return Commit(batch, cancellationToken);
+        var stripe = _stripes[index];
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ValueTask write;
+        try
+        {
+            _blind.Enter(index);
+            write = WriteCounted(key, value, expiresAtUnixMs, index, cancellationToken);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+        await _blind.Track(write, index).ConfigureAwait(false);
+    }
+
+    public async ValueTask SetManyAsync(ReadOnlyMemory<KeyValuePair<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>>> pairs, CancellationToken cancellationToken = default)
+    {
+        // As SetAsync, for every key's stripe: counted without locks while none is held, else under all of them
+        // (in index order, as MSETNX takes them).
+        var stripes = new int[pairs.Length];
+        for (var i = 0; i < stripes.Length; i++) stripes[i] = StripeIndex(pairs.Span[i].Key.Span);
+        var entered = 0;
+        while (entered < stripes.Length && _blind.TryEnter(stripes[entered], _stripes[stripes[entered]])) entered++;
+        WriteBatch batch;
+        ValueTask write;
+        if (entered == stripes.Length)
+        {
+            try
+            {
+                batch = RentBatch(); // timestamped once counted, as in SetAsync
+                foreach (var (key, value) in pairs.Span) Put(batch, key.Span, value.Span, 0);
+                write = Commit(batch, cancellationToken);
+            }
+            catch
+            {
+                foreach (var index in stripes) _blind.Exit(index);
+                throw;
+            }
+        }
+        else
+        {
+            for (var i = 0; i < entered; i++) _blind.Exit(stripes[i]);
+            var locked = new SortedSet<int>(stripes);
+            var held = 0;
+            try
+            {
+                foreach (var index in locked)
+                {
+                    await _stripes[index].WaitAsync(cancellationToken).ConfigureAwait(false);
+                    held++;
+                }
+                batch = RentBatch();
+                foreach (var (key, value) in pairs.Span) Put(batch, key.Span, value.Span, 0);
+                foreach (var index in stripes) _blind.Enter(index);
+                try
+                {
+                    write = Commit(batch, cancellationToken);
+                }
+                catch
+                {
+                    foreach (var index in stripes) _blind.Exit(index);
+                    throw;
+                }
+            }
+            finally
+            {
+                foreach (var index in locked)
+                {
+                    if (held-- == 0) break;
+                    _stripes[index].Release();
+                }
+            }
+        }
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var index in stripes) _blind.Exit(index);
+        }
     }
 
     private void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAtUnixMs)
@@ -147,14 +232,39 @@ public sealed class EngineKeyspace : IKeyspace
 
     // ---- read-modify-writes (under the key's stripe lock) ----
 
+    /// <summary>Timestamps and hands off a blind write counted on <paramref name="index"/>; one that fails before the
+    /// engine has it (a closed database) is not counted any more.</summary>
+    private ValueTask WriteCounted(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, long expiresAtUnixMs, int index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var batch = RentBatch();
+            Put(batch, key.Span, value.Span, expiresAtUnixMs);
+            return Commit(batch, cancellationToken);
+        }
+        catch
+        {
+            _blind.Exit(index);
+            throw;
+        }
+    }
+
     private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(System.IO.Hashing.XxHash3.HashToUInt64(key) % StripeCount);
 
-    private SemaphoreSlim StripeOf(ReadOnlySpan<byte> key) => _stripes[StripeIndex(key)];
+    /// <summary>Takes the key's stripe lock for a read-modify-write, then waits for the blind writes of the stripe
+    /// already handed to the engine, so the read sees them. The caller releases the returned lock.</summary>
+    private async ValueTask<SemaphoreSlim> LockStripeAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken)
+    {
+        var index = StripeIndex(key.Span);
+        var stripe = _stripes[index];
+        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _blind.DrainAsync(index).ConfigureAwait(false);
+        return stripe;
+    }
 
     public async ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default)
     {
-        var stripe = StripeOf(key.Span);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
         try
         {
             var current = Read(key.Span, previousValue);
@@ -181,8 +291,7 @@ public sealed class EngineKeyspace : IKeyspace
 
     public async ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
-        var stripe = StripeOf(key.Span);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
         try
         {
             if (!Read(key.Span, null).Found) return false;
@@ -199,8 +308,7 @@ public sealed class EngineKeyspace : IKeyspace
 
     public async ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default)
     {
-        var stripe = StripeOf(key.Span);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
         try
         {
             var current = Read(key.Span, value);
@@ -220,8 +328,7 @@ public sealed class EngineKeyspace : IKeyspace
 
     public async ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
-        var stripe = StripeOf(key.Span);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
         try
         {
             var buffer = new ArrayBufferWriter<byte>();
@@ -240,8 +347,7 @@ public sealed class EngineKeyspace : IKeyspace
 
     public async ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
-        var stripe = StripeOf(key.Span);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
         try
         {
             var buffer = new ArrayBufferWriter<byte>();
@@ -259,8 +365,7 @@ public sealed class EngineKeyspace : IKeyspace
 
     public async ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default)
     {
-        var stripe = StripeOf(key.Span);
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
         try
         {
             var buffer = new ArrayBufferWriter<byte>();
@@ -290,6 +395,8 @@ public sealed class EngineKeyspace : IKeyspace
             if (!ReferenceEquals(first, second)) await second.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                await _blind.DrainAsync(a).ConfigureAwait(false);
+                await _blind.DrainAsync(b).ConfigureAwait(false);
                 var value = new ArrayBufferWriter<byte>();
                 var current = Read(source.Span, value);
                 if (!current.Found) return RenameOutcome.NoSource;
@@ -325,6 +432,7 @@ public sealed class EngineKeyspace : IKeyspace
                 await _stripes[index].WaitAsync(cancellationToken).ConfigureAwait(false);
                 held++;
             }
+            foreach (var index in stripes) await _blind.DrainAsync(index).ConfigureAwait(false);
             foreach (var (key, _) in pairs.Span)
             {
                 if (Read(key.Span, null).Found) return false;

@@ -456,6 +456,50 @@ public abstract class CommandTestsBase : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Incr_RacingWithPlainSet_NeverUndoesTheAcknowledgedSet()
+    {
+        // Four connections INCR one key without pause while a fifth SETs it to a large base and waits for the ack; then
+        // the INCRs stop. Each INCR is atomic: ordered before the SET (which overwrites it) or after it (adding to the
+        // base), so the key ends at the base or above. An INCR that read the old count before the SET but wrote after
+        // it would leave a small number: the acknowledged SET lost.
+        const int incrementers = 4, rounds = 150;
+        var raws = new List<RawClient>();
+        for (var i = 0; i < incrementers; i++) raws.Add(await Server.RawAsync());
+        using var setter = await Server.RawAsync();
+        try
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                var key = $"race{round:D3}";
+                var stop = 0;
+                var started = 0;
+                var loops = raws.Select(raw => Task.Run(async () =>
+                {
+                    while (Volatile.Read(ref stop) == 0)
+                    {
+                        await raw.SendAsync($"*2\r\n$4\r\nINCR\r\n${key.Length}\r\n{key}\r\n");
+                        var reply = await raw.ReceiveRepliesAsync(1);
+                        Assert.StartsWith(":", reply);
+                        Interlocked.Increment(ref started);
+                    }
+                })).ToList();
+                while (Volatile.Read(ref started) < incrementers * 2 && !loops.Any(l => l.IsFaulted)) await Task.Delay(1);
+                var value = ((round + 1) * 1_000_000L).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await setter.SendAsync($"*3\r\n$3\r\nSET\r\n${key.Length}\r\n{key}\r\n${value.Length}\r\n{value}\r\n");
+                Assert.Equal("+OK\r\n", await setter.ReceiveRepliesAsync(1));
+                Volatile.Write(ref stop, 1);
+                await Task.WhenAll(loops);
+                var final = long.Parse((string)(await Db.StringGetAsync(key))!, System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(final >= (round + 1) * 1_000_000L, $"round {round}: {key} is {final} after SET {value} was acknowledged");
+            }
+        }
+        finally
+        {
+            foreach (var r in raws) r.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task KeysTouchExpireTime_FollowRedis()
     {
         for (var i = 0; i < 30; i++) await Db.StringSetAsync("user:" + i, "x");
