@@ -14,7 +14,9 @@ namespace Kv.Node.Storage;
 /// <para>
 /// The protocol between a blind writer and a lock holder on one stripe (a Dekker handshake, both sides fenced):
 /// the writer increments the stripe's count, then looks at the lock; the lock holder takes the lock, then looks at the
-/// count. At least one sees the other. A writer that finds the lock held undoes its increment and takes the lock itself
+/// count. At least one sees the other. A writer that finds the lock free takes its timestamp only after that (a
+/// timestamp taken before could be older than the write of a holder that came and went meanwhile, and lose to it);
+/// one that finds the lock held undoes its increment and takes the lock itself
 /// (<c>EngineKeyspace</c>'s slow path), timestamping its write under it, so after the holder's write. A holder that
 /// finds writes in flight waits until the count drains to zero; no new blind write can start on the stripe meanwhile,
 /// since each would find the lock held. A blind write costs two interlocked operations and an uncontended lock to join
