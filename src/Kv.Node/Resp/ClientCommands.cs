@@ -80,8 +80,7 @@ internal static class ClientCommands
                 "    * MAXAGE <maxage>", "      Kill connections older than the specified age, in seconds.",
                 "    * SKIPME (YES|NO)", "      Skip killing the current connection (default: yes).",
             ];
-            c.Reply.WriteArrayHeader(help.Length);
-            foreach (var line in help) c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(line));
+            c.WriteHelp(help);
         }
         else if (IsKnown(c))
         {

@@ -354,6 +354,13 @@ public sealed class CommandContext : IDisposable, IValueTaskSource
 
     public void WriteSyntaxError() => Reply.WriteError("ERR syntax error"u8);
 
+    /// <summary>A HELP subcommand's reply, as Redis writes it: one simple string per line.</summary>
+    public void WriteHelp(string[] lines)
+    {
+        Reply.WriteArrayHeader(lines.Length);
+        foreach (var line in lines) Reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes(line));
+    }
+
     public void WriteNotInteger() => Reply.WriteError("ERR value is not an integer or out of range"u8);
 
     public void WriteArityError(CommandDefinition command) => Reply.WriteError(command.ArityError);

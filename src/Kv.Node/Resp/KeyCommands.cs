@@ -183,8 +183,7 @@ internal static class KeyCommands
                 "REFCOUNT <key>", "    Return the number of references of the value associated with the specified <key> (always 1).",
                 "HELP", "    Print this help.",
             ];
-            c.Reply.WriteArrayHeader(help.Length);
-            foreach (var line in help) c.Reply.WriteSimpleString(System.Text.Encoding.ASCII.GetBytes(line));
+            c.WriteHelp(help);
         }
         else if (c.ArgIs(1, "ENCODING"u8) || c.ArgIs(1, "REFCOUNT"u8) || c.ArgIs(1, "IDLETIME"u8) || c.ArgIs(1, "FREQ"u8))
         {

@@ -70,8 +70,7 @@ internal static class ServerCommands
                 "HELP",
                 "    Print this help.",
             ];
-            c.Reply.WriteArrayHeader(help.Length);
-            foreach (var line in help) c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(line));
+            c.WriteHelp(help);
         }
         else
         {
@@ -144,8 +143,7 @@ internal static class ServerCommands
                 "HELP",
                 "    Print this help.",
             ];
-            c.Reply.WriteArrayHeader(help.Length);
-            foreach (var line in help) c.Reply.WriteSimpleString(Encoding.ASCII.GetBytes(line));
+            c.WriteHelp(help);
         }
         else if (c.ArgIs(1, "LEN"u8) || c.ArgIs(1, "RESET"u8) || c.ArgIs(1, "HELP"u8))
         {
