@@ -15,32 +15,16 @@ n=${1:-200000}
 reps=${REPS:-1}
 command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null || {
   apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; }
-dotnet build src/Kv.Node -c Release -v quiet -nologo >/dev/null
-node="dotnet src/Kv.Node/bin/Release/net10.0/kv-node.dll"
-work=$(mktemp -d /tmp/clusterbench.XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-wait_ping() { for _ in $(seq 1 150); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.2; done; echo "port $1 never answered PING" >&2; exit 2; }
+source scripts/lib-cluster.sh
+bench_setup clusterbench
 
 redis_port=18379 single_port=18380 cluster_base=18381 peer_base=18401
 redis-server --port $redis_port --dir "$work" --save "" --appendonly yes --appendfsync always >"$work/redis.log" 2>&1 & pids+=($!)
 mkdir -p "$work/single"
 $node --data "$work/single" --resp-port $single_port --log-level Warning >"$work/single.log" 2>&1 & pids+=($!)
-for i in 0 1 2; do
-  mkdir -p "$work/c$i"
-  $node --data "$work/c$i" --resp-port $((cluster_base + i)) --node-id "bench$i" --peer-port $((peer_base + i)) \
-    --seeds "127.0.0.1:$peer_base" --rack "rack$i" --replication-factor 3 --io-threads 1 --log-level Warning >"$work/c$i.log" 2>&1 & pids+=($!)
-done
+start_cluster $cluster_base $peer_base bench
 wait_ping $redis_port; wait_ping $single_port
-for i in 0 1 2; do wait_ping $((cluster_base + i)); done
-# The ring is ready when the node redis-benchmark talks to sees all three members up and NORMAL (joined, owning
-# tokens): "up" alone is not enough, joiners take a few seconds each and until then the first node owns everything.
-for _ in $(seq 1 300); do
-  up=$(redis-cli -p $cluster_base info ring 2>/dev/null | grep -c 'status=NORMAL,state=up' || true)
-  [[ $up -ge 3 ]] && break; sleep 0.2
-done
-[[ $up -ge 3 ]] || { echo "the cluster did not form (INFO ring shows $up members NORMAL and up)" >&2; exit 2; }
+wait_cluster $cluster_base
 
 res="$work/results"
 bench() { # label port pipeline

@@ -13,31 +13,15 @@ n=${1:-300000}
 load=${LOAD:-1500000}
 command -v redis-benchmark >/dev/null || {
   apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; }
-dotnet build src/Kv.Node -c Release -v quiet -nologo >/dev/null
-node="dotnet src/Kv.Node/bin/Release/net10.0/kv-node.dll"
-work=$(mktemp -d /tmp/cpureq.XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-wait_ping() { for _ in $(seq 1 150); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.2; done; echo "port $1 never answered PING" >&2; exit 2; }
+source scripts/lib-cluster.sh
+bench_setup cpureq
 
 single_port=18580 cluster_base=18581 peer_base=18601
 mkdir -p "$work/single"
 $node --data "$work/single" --resp-port $single_port --log-level Warning >"$work/single.log" 2>&1 & single_pid=$!; pids+=($!)
-cluster_pids=()
-for i in 0 1 2; do
-  mkdir -p "$work/c$i"
-  $node --data "$work/c$i" --resp-port $((cluster_base + i)) --node-id "cpu$i" --peer-port $((peer_base + i)) \
-    --seeds "127.0.0.1:$peer_base" --rack "rack$i" --replication-factor 3 --io-threads 1 --log-level Warning >"$work/c$i.log" 2>&1 &
-  pids+=($!); cluster_pids+=($!)
-done
+start_cluster $cluster_base $peer_base cpu
 wait_ping $single_port
-for i in 0 1 2; do wait_ping $((cluster_base + i)); done
-for _ in $(seq 1 300); do
-  up=$(redis-cli -p $cluster_base info ring 2>/dev/null | grep -c 'status=NORMAL,state=up' || true)
-  [[ $up -ge 3 ]] && break; sleep 0.2
-done
-[[ $up -ge 3 ]] || { echo "the cluster did not form (INFO ring shows $up members NORMAL and up)" >&2; exit 2; }
+wait_cluster $cluster_base
 for port in $single_port $cluster_base; do
   redis-benchmark -p $port -t set,get -n "$load" -c 50 -P 16 -d 100 -r 1000000 -q >/dev/null 2>&1
 done
