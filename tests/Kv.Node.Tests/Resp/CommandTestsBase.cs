@@ -9,7 +9,7 @@ namespace Kv.Node.Tests.Resp;
 /// Runs once over the in-memory test keyspace and once over the engine (see the derived classes).
 /// Time is a <see cref="ManualTimeProvider"/> shared by server and storage, so TTLs are deterministic.
 /// </summary>
-public abstract class CommandTestsBase : IAsyncLifetime
+public abstract partial class CommandTestsBase : IAsyncLifetime
 {
     protected ManualTimeProvider Time { get; } = new();
 
@@ -422,81 +422,6 @@ public abstract class CommandTestsBase : IAsyncLifetime
         await AssertRawAsync(":1\r\n", "MSETNX", "dup", "1", "dup", "2");
         Assert.Equal("2", (string?)await Db.StringGetAsync("dup")); // the last pair of a key wins, as in Redis
         await AssertRawAsync("-ERR wrong number of arguments for 'msetnx' command\r\n", "MSETNX", "k", "v", "k2");
-    }
-
-    [Fact]
-    public async Task MSetNx_RacingOverTheSameKeys_ExactlyOneWinsWhole()
-    {
-        // Eight connections race each round to MSETNX the same two keys, half of them naming the keys in the other
-        // order (so a lock taken per key in argument order could deadlock): one must win, with both of its values.
-        const int clients = 8, rounds = 40;
-        var raws = new List<RawClient>();
-        for (var i = 0; i < clients; i++) raws.Add(await Server.RawAsync());
-        try
-        {
-            for (var round = 0; round < rounds; round++)
-            {
-                var x = $"r{round:D3}x";
-                var y = $"r{round:D3}y";
-                var replies = await Task.WhenAll(raws.Select(async (raw, i) =>
-                {
-                    var (first, second) = i % 2 == 0 ? (x, y) : (y, x);
-                    await raw.SendAsync($"*5\r\n$6\r\nMSETNX\r\n$5\r\n{first}\r\n$1\r\n{i}\r\n$5\r\n{second}\r\n$1\r\n{i}\r\n");
-                    return await raw.ReceiveRepliesAsync(1);
-                }));
-                Assert.Equal(1, replies.Count(r => r == ":1\r\n"));
-                Assert.Equal(clients - 1, replies.Count(r => r == ":0\r\n"));
-                Assert.Equal((string?)await Db.StringGetAsync(x), (string?)await Db.StringGetAsync(y));
-            }
-        }
-        finally
-        {
-            foreach (var r in raws) r.Dispose();
-        }
-    }
-
-    [Fact]
-    public async Task Incr_RacingWithPlainSet_NeverUndoesTheAcknowledgedSet()
-    {
-        // Four connections INCR one key without pause while a fifth SETs it to a large base and waits for the ack; then
-        // the INCRs stop. Each INCR is atomic: ordered before the SET (which overwrites it) or after it (adding to the
-        // base), so the key ends at the base or above. An INCR that read the old count before the SET but wrote after
-        // it would leave a small number: the acknowledged SET lost.
-        const int incrementers = 4, rounds = 150;
-        var raws = new List<RawClient>();
-        for (var i = 0; i < incrementers; i++) raws.Add(await Server.RawAsync());
-        using var setter = await Server.RawAsync();
-        try
-        {
-            for (var round = 0; round < rounds; round++)
-            {
-                var key = $"race{round:D3}";
-                var stop = 0;
-                var started = 0;
-                var loops = raws.Select(raw => Task.Run(async () =>
-                {
-                    while (Volatile.Read(ref stop) == 0)
-                    {
-                        await raw.SendAsync($"*2\r\n$4\r\nINCR\r\n${key.Length}\r\n{key}\r\n");
-                        var reply = await raw.ReceiveRepliesAsync(1);
-                        Assert.StartsWith(":", reply);
-                        Interlocked.Increment(ref started);
-                    }
-                })).ToList();
-                while (Volatile.Read(ref started) < incrementers * 2 && !loops.Any(l => l.IsFaulted)) await Task.Delay(1);
-                var value = ((round + 1) * 1_000_000L).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await setter.SendAsync($"*3\r\n$3\r\nSET\r\n${key.Length}\r\n{key}\r\n${value.Length}\r\n{value}\r\n");
-                Assert.Equal("+OK\r\n", await setter.ReceiveRepliesAsync(1));
-                Volatile.Write(ref stop, 1);
-                await Task.WhenAll(loops);
-                var final = long.Parse((string)(await Db.StringGetAsync(key))!, System.Globalization.CultureInfo.InvariantCulture);
-                Assert.True(final >= (round + 1) * 1_000_000L, $"round {round}: {key} is {final} after SET {value} was acknowledged");
-            }
-        }
-        finally
-        {
-            foreach (var r in raws) r.Dispose();
-        }
     }
 
     [Fact]
