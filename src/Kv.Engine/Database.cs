@@ -303,7 +303,9 @@ public sealed partial class Database : IDisposable
         }
     }
 
-    /// <summary>Allocation-free <see cref="Get"/>: appends the value to <paramref name="valueDestination"/> and returns true iff Found.</summary>
+    /// <summary>Allocation-free <see cref="Get"/>: appends the value to <paramref name="valueDestination"/> and returns true iff Found.
+    /// <paramref name="timestamp"/> is the newest version's, also when it is a tombstone (Deleted) or an expired value (Absent),
+    /// so a caller merging versions it holds elsewhere can tell which is newer; 0 when the key has no version.</summary>
     public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> valueDestination, out ReadStatus status, out long timestamp, out long expiresAtUnixMs)
     {
         ArgumentNullException.ThrowIfNull(valueDestination);
@@ -328,8 +330,7 @@ public sealed partial class Database : IDisposable
             var value = DecodeValue(entryValue, key, out var expires);
             if (ExpiredNow(expires))
             {
-                status = ReadStatus.Absent;
-                timestamp = 0;
+                status = ReadStatus.Absent; // timestamp stays the expired version's: it is still the newest write
                 return false;
             }
             expiresAtUnixMs = expires;

@@ -17,9 +17,10 @@ namespace Kv.Node.Resp;
 /// <remarks>
 /// Threading: owned by the connection's loop; commands run one at a time on it. Other threads (CLIENT
 /// LIST, INFO, the timeout sweeper) only read the session fields, which are written atomically.
-/// Pending writes: a blind write (plain SET) hands its not-yet-durable task to <see cref="DeferOk"/>, and
-/// the connection awaits every pending task before flushing and before any command that is not itself
-/// deferrable. So pipelined writes share one group commit (or run to their replicas side by side) and no
+/// Pending writes: a blind write (plain SET) hands its not-yet-durable task to <see cref="DeferOk"/> (on one
+/// node, a read-modify-write of the INCR family, APPEND or SETRANGE writes its reply and hands its task to
+/// <see cref="Defer"/>), and the connection awaits every pending task before flushing and before any command
+/// that is not itself deferrable. So pipelined writes share one group commit (or run to their replicas side by side) and no
 /// reply is sent before its write is durable. Two ways to reply, chosen by the keyspace:
 /// - early (a local engine, <see cref="IKeyspace.WriteFailuresAreReplies"/> false): "+OK" is written at once
 ///   and sits unflushed; a failed write means the store is broken, and the connection closes unflushed.

@@ -13,7 +13,9 @@ public enum CommandFlags
     /// <summary>Only for admin connections (see <see cref="AdminCommandsMode"/>).</summary>
     Admin = 8,
 
-    /// <summary>May leave its write pending (blind SET/MSET): the connection need not wait for earlier writes first.</summary>
+    /// <summary>May leave its write pending (blind SET; on one node the INCR family, APPEND, SETRANGE): the connection
+    /// need not wait for earlier writes first. Such a command must read earlier writes itself if it reads at all
+    /// (<c>EngineKeyspace</c>'s read-modify-writes wait for blind writes and read pending ones).</summary>
     MayDefer = 16,
 
     Fast = 32,

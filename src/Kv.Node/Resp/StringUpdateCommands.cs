@@ -16,17 +16,32 @@ internal static class StringUpdateCommands
 {
     public static IEnumerable<CommandDefinition> Definitions =>
     [
-        new("incr", 2, CommandFlags.Write | CommandFlags.Fast, c => IncrementBy(c, 1), "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
-        new("decr", 2, CommandFlags.Write | CommandFlags.Fast, c => IncrementBy(c, -1), "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
-        new("incrby", 3, CommandFlags.Write | CommandFlags.Fast, c => IncrementByArgument(c, negate: false), "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
-        new("decrby", 3, CommandFlags.Write | CommandFlags.Fast, c => IncrementByArgument(c, negate: true), "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
-        new("incrbyfloat", 3, CommandFlags.Write | CommandFlags.Fast, IncrementByFloat, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
-        new("append", 3, CommandFlags.Write, Append, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", 1, 1, 1),
+        new("incr", 2, CommandFlags.Write | CommandFlags.Fast | CommandFlags.MayDefer, c => IncrementBy(c, 1), "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
+        new("decr", 2, CommandFlags.Write | CommandFlags.Fast | CommandFlags.MayDefer, c => IncrementBy(c, -1), "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
+        new("incrby", 3, CommandFlags.Write | CommandFlags.Fast | CommandFlags.MayDefer, c => IncrementByArgument(c, negate: false), "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
+        new("decrby", 3, CommandFlags.Write | CommandFlags.Fast | CommandFlags.MayDefer, c => IncrementByArgument(c, negate: true), "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
+        new("incrbyfloat", 3, CommandFlags.Write | CommandFlags.Fast | CommandFlags.MayDefer, IncrementByFloat, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", 1, 1, 1),
+        new("append", 3, CommandFlags.Write | CommandFlags.MayDefer, Append, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", 1, 1, 1),
         new("strlen", 2, CommandFlags.ReadOnly | CommandFlags.Fast, StrLen, "string", "Returns the length of a string value.", 1, 1, 1),
         new("getrange", 4, CommandFlags.ReadOnly, GetRange, "string", "Returns a substring of the string stored at a key.", 1, 1, 1),
-        new("setrange", 4, CommandFlags.Write, SetRange, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", 1, 1, 1),
+        new("setrange", 4, CommandFlags.Write | CommandFlags.MayDefer, SetRange, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", 1, 1, 1),
         new("getset", 3, CommandFlags.Write | CommandFlags.Fast, GetSet, "string", "Returns the previous string value of a key after setting it to a new value (the key's expiry is removed).", 1, 1, 1),
     ];
+
+    /// <summary>
+    /// The command's read-modify-write of its key (argument 1). On a store whose write failures are not replies (one
+    /// node) it returns once the write is handed off and leaves the durability of what it wrote and read to the
+    /// connection (<see cref="CommandContext.Defer"/>): the reply is written now and sent only when durable, so a
+    /// connection's pipelined INCRs share group commits, as its SETs do (these commands are
+    /// <see cref="CommandFlags.MayDefer"/>). A cluster's write fails as a reply, so there it completes when durable.
+    /// </summary>
+    private static async ValueTask<bool> UpdateAsync(CommandContext c, ValueUpdate update)
+    {
+        if (c.Keyspace.WriteFailuresAreReplies) return await c.Keyspace.UpdateValueAsync(c.Request.Memory(1), update).ConfigureAwait(false);
+        var (written, durable) = await c.Keyspace.UpdateValueHandedOffAsync(c.Request.Memory(1), update).ConfigureAwait(false);
+        c.Defer(durable);
+        return written;
+    }
 
     private static ValueTask IncrementByArgument(CommandContext c, bool negate)
     {
@@ -47,7 +62,7 @@ internal static class StringUpdateCommands
     {
         string? error = null;
         long result = 0;
-        var written = await c.Keyspace.UpdateValueAsync(c.Request.Memory(1), (found, current, next) =>
+        var written = await UpdateAsync(c, (found, current, next) =>
         {
             long value = 0;
             if (found && !CommandContext.TryParseInteger(current, out value))
@@ -79,7 +94,7 @@ internal static class StringUpdateCommands
         }
         string? error = null;
         byte[] result = [];
-        var written = await c.Keyspace.UpdateValueAsync(c.Request.Memory(1), (found, current, next) =>
+        var written = await UpdateAsync(c, (found, current, next) =>
         {
             double value = 0;
             if (found && !TryParseFloat(current, out value))
@@ -129,7 +144,7 @@ internal static class StringUpdateCommands
         var suffix = c.Request.Memory(2);
         var limit = c.Server.Options.MaxBulkLength;
         long length = 0;
-        var written = await c.Keyspace.UpdateValueAsync(c.Request.Memory(1), (_, current, next) =>
+        var written = await UpdateAsync(c, (_, current, next) =>
         {
             if ((long)current.Length + suffix.Length > limit) return false;
             next.Write(current);
@@ -162,7 +177,7 @@ internal static class StringUpdateCommands
             return;
         }
         long length = 0;
-        await c.Keyspace.UpdateValueAsync(c.Request.Memory(1), (_, current, next) =>
+        await UpdateAsync(c, (_, current, next) =>
         {
             length = current.Length;
             if (patch.IsEmpty) return false;

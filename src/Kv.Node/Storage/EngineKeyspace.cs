@@ -19,8 +19,11 @@ namespace Kv.Node.Storage;
 /// <remarks>
 /// Threading: thread-safe. Plain reads go straight to the engine. Read-modify-writes (conditional SET,
 /// GETDEL, GETEX, EXPIRE family, INCR family, DEL's existence count, RENAME, MSETNX) hold one of 1024
-/// striped async locks, chosen by the key's hash, across their read and their (durable) write, so they
-/// are atomic against each other on this node. Blind writes (plain SET, MSET) take no lock while none is
+/// striped async locks, chosen by the key's hash, from their read until their write is handed to the engine,
+/// so they are atomic against each other on this node; the next one of the same key reads that write even
+/// before its group commit applied it (<see cref="PendingWrites"/>), and a command replies only once every
+/// write it wrote or read is durable. RENAME and MSETNX wait for those writes instead and keep their locks
+/// until their own write is applied. Blind writes (plain SET, MSET) take no lock while none is
 /// held on their stripe, but are counted (<see cref="BlindWrites"/>): a read-modify-write that takes the
 /// lock first waits for the blind writes already handed to the engine, and a blind write that finds the
 /// lock held takes it and is timestamped after the holder's write. So a read-modify-write is atomic
@@ -36,10 +39,14 @@ public sealed class EngineKeyspace : IKeyspace
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim[] _stripes = new SemaphoreSlim[StripeCount];
     private readonly BlindWrites _blind = new(StripeCount);
+    private readonly PendingWrites _pending = new(StripeCount);
     private readonly ConcurrentQueue<WriteBatch> _batches = new();
 
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_discard;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_engineVersion;
 
     public EngineKeyspace(Database database, HybridLogicalClock clock, TimeProvider time)
     {
@@ -60,6 +67,24 @@ public sealed class EngineKeyspace : IKeyspace
 
     private KeyLookup Read(ReadOnlySpan<byte> key, IBufferWriter<byte>? value)
     {
+        IBufferWriter<byte> destination;
+        if (value is null)
+        {
+            var discard = t_discard ??= new ArrayBufferWriter<byte>(256);
+            discard.ResetWrittenCount();
+            destination = discard;
+        }
+        else
+        {
+            destination = value;
+        }
+        return ReadVersion(key, destination, out _, out var expiresAt) == ReadStatus.Found ? new KeyLookup(true, expiresAt) : KeyLookup.Absent;
+    }
+
+    /// <summary>The engine's newest version of <paramref name="key"/>: its status, timestamp (also of a deletion or an expired
+    /// value; 0 if none) and expiry; a live value is appended to <paramref name="destination"/>.</summary>
+    private ReadStatus ReadVersion(ReadOnlySpan<byte> key, IBufferWriter<byte> destination, out long timestamp, out long expiresAt)
+    {
         byte[]? rented = null;
         var storageKey = key.Length + Partitioner.TokenPrefixLength <= StackKeyLimit
             ? stackalloc byte[StackKeyLimit]
@@ -67,19 +92,8 @@ public sealed class EngineKeyspace : IKeyspace
         try
         {
             var n = Partitioner.WriteStorageKey(storageKey, key);
-            IBufferWriter<byte> destination;
-            if (value is null)
-            {
-                var discard = t_discard ??= new ArrayBufferWriter<byte>(256);
-                discard.ResetWrittenCount();
-                destination = discard;
-            }
-            else
-            {
-                destination = value;
-            }
-            _db.TryGet(storageKey[..n], destination, out var status, out _, out var expiresAt);
-            return status == ReadStatus.Found ? new KeyLookup(true, expiresAt) : KeyLookup.Absent;
+            _db.TryGet(storageKey[..n], destination, out var status, out timestamp, out expiresAt);
+            return status;
         }
         finally
         {
@@ -184,26 +198,30 @@ public sealed class EngineKeyspace : IKeyspace
         }
     }
 
-    private void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAtUnixMs)
+    private long Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAtUnixMs)
     {
         byte[]? rented = null;
         var storageKey = key.Length + Partitioner.TokenPrefixLength <= StackKeyLimit
             ? stackalloc byte[StackKeyLimit]
             : (rented = ArrayPool<byte>.Shared.Rent(key.Length + Partitioner.TokenPrefixLength));
         var n = Partitioner.WriteStorageKey(storageKey, key);
-        batch.Put(storageKey[..n], value, _clock.Now(), expiresAtUnixMs);
+        var timestamp = _clock.Now();
+        batch.Put(storageKey[..n], value, timestamp, expiresAtUnixMs);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        return timestamp;
     }
 
-    private void Tombstone(WriteBatch batch, ReadOnlySpan<byte> key)
+    private long Tombstone(WriteBatch batch, ReadOnlySpan<byte> key)
     {
         byte[]? rented = null;
         var storageKey = key.Length + Partitioner.TokenPrefixLength <= StackKeyLimit
             ? stackalloc byte[StackKeyLimit]
             : (rented = ArrayPool<byte>.Shared.Rent(key.Length + Partitioner.TokenPrefixLength));
         var n = Partitioner.WriteStorageKey(storageKey, key);
-        batch.Delete(storageKey[..n], _clock.Now());
+        var timestamp = _clock.Now();
+        batch.Delete(storageKey[..n], timestamp);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        return timestamp;
     }
 
     private WriteBatch RentBatch() => _batches.TryDequeue(out var batch) ? batch : new WriteBatch();
@@ -251,136 +269,218 @@ public sealed class EngineKeyspace : IKeyspace
 
     private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(System.IO.Hashing.XxHash3.HashToUInt64(key) % StripeCount);
 
-    /// <summary>Takes the key's stripe lock for a read-modify-write, then waits for the blind writes of the stripe
-    /// already handed to the engine, so the read sees them. The caller releases the returned lock.</summary>
-    private async ValueTask<SemaphoreSlim> LockStripeAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken)
+    /// <summary>Takes stripe <paramref name="index"/>'s lock for a read-modify-write, then waits for the blind writes of the
+    /// stripe already handed to the engine, so the read sees them. The caller releases the lock.</summary>
+    private async ValueTask LockStripeAsync(int index, CancellationToken cancellationToken)
     {
-        var index = StripeIndex(key.Span);
-        var stripe = _stripes[index];
-        await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _stripes[index].WaitAsync(cancellationToken).ConfigureAwait(false);
         await _blind.DrainAsync(index).ConfigureAwait(false);
-        return stripe;
+    }
+
+    /// <summary>
+    /// A read-modify-write's read, under the stripe's lock: the newest version of the key, whether the engine has it
+    /// or an earlier read-modify-write handed it off and it is not applied yet (<see cref="PendingWrites"/>). When the
+    /// answer is such a pending version, <paramref name="dependency"/> is set to its write, which the command must
+    /// await before it replies (<see cref="SettleAsync"/>).
+    /// </summary>
+    private KeyLookup ReadLocked(int index, ReadOnlySpan<byte> key, IBufferWriter<byte>? value, ref Task? dependency)
+    {
+        if (_pending.Newest(index, key) is not { } pending) return Read(key, value);
+        var engine = t_engineVersion ??= new ArrayBufferWriter<byte>(256);
+        engine.ResetWrittenCount();
+        var status = ReadVersion(key, engine, out var timestamp, out var expiresAt);
+        if (timestamp > pending.Timestamp)
+        {
+            // A newer write reached the engine first: a blind SET after the pending one (LockStripeAsync drained it).
+            if (status != ReadStatus.Found) return KeyLookup.Absent;
+            value?.Write(engine.WrittenSpan);
+            return new KeyLookup(true, expiresAt);
+        }
+        dependency = pending.Applied;
+        if (pending.Value is null || (pending.ExpiresAtUnixMs != 0 && pending.ExpiresAtUnixMs <= NowUnixMs)) return KeyLookup.Absent;
+        value?.Write(pending.Value);
+        return new KeyLookup(true, pending.ExpiresAtUnixMs);
+    }
+
+    /// <summary>
+    /// A read-modify-write's write of one key (a value, or a deletion when <paramref name="value"/> is null), handed
+    /// to the engine under the stripe's lock. A small one still in flight is recorded as pending
+    /// (<see cref="PendingWrites"/>) and <paramref name="tracked"/> is true: the caller may release the lock at once.
+    /// Otherwise the caller awaits the write before releasing it.
+    /// </summary>
+    private Task WriteLocked(int index, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool delete, long expiresAtUnixMs, out bool tracked)
+    {
+        var batch = RentBatch();
+        var timestamp = delete ? Tombstone(batch, key) : Put(batch, key, value, expiresAtUnixMs);
+        // Not cancellable: once handed off it may be applied whatever the caller does, and the pending record must
+        // stay until it is (a cancelled task would read as "applied" while the write is still on its way).
+        var write = Commit(batch, CancellationToken.None).AsTask();
+        tracked = write.IsCompleted || value.Length <= PendingWrites.MaxValueLength;
+        if (tracked && !write.IsCompleted)
+            _pending.Add(index, new PendingWrite(key.ToArray(), delete ? null : value.ToArray(), delete ? 0 : expiresAtUnixMs, timestamp, write));
+        return write;
+    }
+
+    /// <summary>After the lock is released: the command's own write, then the pending write its read depended on.</summary>
+    private static ValueTask SettleAsync(Task? write, Task? dependency)
+    {
+        if ((write is null || write.IsCompletedSuccessfully) && (dependency is null || dependency.IsCompletedSuccessfully)) return default;
+        return AwaitBoth(write, dependency);
+
+        static async ValueTask AwaitBoth(Task? write, Task? dependency)
+        {
+            if (write is not null) await write.ConfigureAwait(false);
+            if (dependency is not null) await dependency.ConfigureAwait(false);
+        }
     }
 
     public async ValueTask<SetResult> SetAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetOptions options, IBufferWriter<byte>? previousValue, CancellationToken cancellationToken = default)
     {
-        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
+        var index = StripeIndex(key.Span);
+        await LockStripeAsync(index, cancellationToken).ConfigureAwait(false);
+        Task? write = null, dependency = null;
+        SetResult result;
         try
         {
-            var current = Read(key.Span, previousValue);
-            var write = options.Condition switch
+            var current = ReadLocked(index, key.Span, previousValue, ref dependency);
+            var apply = options.Condition switch
             {
                 SetCondition.IfAbsent => !current.Found,
                 SetCondition.IfPresent => current.Found,
                 _ => true,
             };
-            if (write)
+            if (apply)
             {
                 var expiresAt = options.KeepTtl ? current.ExpiresAtUnixMs : options.ExpiresAtUnixMs;
-                var batch = RentBatch();
-                Put(batch, key.Span, value.Span, expiresAt);
-                await Commit(batch, cancellationToken).ConfigureAwait(false);
+                write = WriteLocked(index, key.Span, value.Span, delete: false, expiresAt, out var tracked);
+                if (!tracked) await write.ConfigureAwait(false);
             }
-            return new SetResult(write, current);
+            result = new SetResult(apply, current);
         }
         finally
         {
-            stripe.Release();
+            _stripes[index].Release();
         }
+        await SettleAsync(write, dependency).ConfigureAwait(false);
+        return result;
     }
 
     public async ValueTask<bool> DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken cancellationToken = default)
     {
-        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
+        var index = StripeIndex(key.Span);
+        await LockStripeAsync(index, cancellationToken).ConfigureAwait(false);
+        Task? write = null, dependency = null;
         try
         {
-            if (!Read(key.Span, null).Found) return false;
-            var batch = RentBatch();
-            Tombstone(batch, key.Span);
-            await Commit(batch, cancellationToken).ConfigureAwait(false);
-            return true;
+            if (ReadLocked(index, key.Span, null, ref dependency).Found) write = WriteLocked(index, key.Span, [], delete: true, 0, out _);
         }
         finally
         {
-            stripe.Release();
+            _stripes[index].Release();
         }
+        await SettleAsync(write, dependency).ConfigureAwait(false);
+        return write is not null;
     }
 
     public async ValueTask<KeyLookup> GetAndDeleteAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, CancellationToken cancellationToken = default)
     {
-        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
+        var index = StripeIndex(key.Span);
+        await LockStripeAsync(index, cancellationToken).ConfigureAwait(false);
+        Task? write = null, dependency = null;
+        KeyLookup current;
         try
         {
-            var current = Read(key.Span, value);
-            if (current.Found)
-            {
-                var batch = RentBatch();
-                Tombstone(batch, key.Span);
-                await Commit(batch, cancellationToken).ConfigureAwait(false);
-            }
-            return current;
+            current = ReadLocked(index, key.Span, value, ref dependency);
+            if (current.Found) write = WriteLocked(index, key.Span, [], delete: true, 0, out _);
         }
         finally
         {
-            stripe.Release();
+            _stripes[index].Release();
         }
+        await SettleAsync(write, dependency).ConfigureAwait(false);
+        return current;
     }
 
     public async ValueTask<KeyLookup> GetAndUpdateExpiryAsync(ReadOnlyMemory<byte> key, IBufferWriter<byte> value, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
-        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
+        var index = StripeIndex(key.Span);
+        await LockStripeAsync(index, cancellationToken).ConfigureAwait(false);
+        Task? write = null, dependency = null;
+        KeyLookup current;
         try
         {
             var buffer = new ArrayBufferWriter<byte>();
-            var current = Read(key.Span, buffer);
-            if (!current.Found) return current;
-            value.Write(buffer.WrittenSpan);
-            if (update.Action != ExpiryAction.Keep && update.Allows(current.ExpiresAtUnixMs))
-                await RewriteExpiryAsync(key, buffer.WrittenMemory, update, cancellationToken).ConfigureAwait(false);
-            return current;
+            current = ReadLocked(index, key.Span, buffer, ref dependency);
+            if (current.Found)
+            {
+                value.Write(buffer.WrittenSpan);
+                if (update.Action != ExpiryAction.Keep && update.Allows(current.ExpiresAtUnixMs))
+                {
+                    write = RewriteExpiry(index, key.Span, buffer.WrittenSpan, update, out var tracked);
+                    if (!tracked) await write.ConfigureAwait(false);
+                }
+            }
         }
         finally
         {
-            stripe.Release();
+            _stripes[index].Release();
         }
+        await SettleAsync(write, dependency).ConfigureAwait(false);
+        return current;
     }
 
     public async ValueTask<bool> UpdateExpiryAsync(ReadOnlyMemory<byte> key, ExpiryUpdate update, CancellationToken cancellationToken = default)
     {
-        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
+        var index = StripeIndex(key.Span);
+        await LockStripeAsync(index, cancellationToken).ConfigureAwait(false);
+        Task? write = null, dependency = null;
         try
         {
             var buffer = new ArrayBufferWriter<byte>();
-            var current = Read(key.Span, buffer);
-            if (!current.Found || update.Action == ExpiryAction.Keep || !update.Allows(current.ExpiresAtUnixMs)) return false;
-            if (update.Action == ExpiryAction.Persist && current.ExpiresAtUnixMs == 0) return false;
-            await RewriteExpiryAsync(key, buffer.WrittenMemory, update, cancellationToken).ConfigureAwait(false);
-            return true;
+            var current = ReadLocked(index, key.Span, buffer, ref dependency);
+            if (current.Found && update.Action != ExpiryAction.Keep && update.Allows(current.ExpiresAtUnixMs) &&
+                !(update.Action == ExpiryAction.Persist && current.ExpiresAtUnixMs == 0))
+            {
+                write = RewriteExpiry(index, key.Span, buffer.WrittenSpan, update, out var tracked);
+                if (!tracked) await write.ConfigureAwait(false);
+            }
         }
         finally
         {
-            stripe.Release();
+            _stripes[index].Release();
         }
+        await SettleAsync(write, dependency).ConfigureAwait(false);
+        return write is not null;
     }
 
     public async ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default)
     {
-        var stripe = await LockStripeAsync(key, cancellationToken).ConfigureAwait(false);
+        var (written, durable) = await UpdateValueHandedOffAsync(key, update, cancellationToken).ConfigureAwait(false);
+        await durable.ConfigureAwait(false);
+        return written;
+    }
+
+    public async ValueTask<HandedOff<bool>> UpdateValueHandedOffAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default)
+    {
+        var index = StripeIndex(key.Span);
+        await LockStripeAsync(index, cancellationToken).ConfigureAwait(false);
+        Task? write = null, dependency = null;
         try
         {
             var buffer = new ArrayBufferWriter<byte>();
-            var current = Read(key.Span, buffer);
+            var current = ReadLocked(index, key.Span, buffer, ref dependency);
             var next = new ArrayBufferWriter<byte>();
-            if (!update(current.Found, buffer.WrittenSpan, next)) return false;
-            var batch = RentBatch();
-            Put(batch, key.Span, next.WrittenSpan, current.Found ? current.ExpiresAtUnixMs : 0);
-            await Commit(batch, cancellationToken).ConfigureAwait(false);
-            return true;
+            if (update(current.Found, buffer.WrittenSpan, next))
+            {
+                write = WriteLocked(index, key.Span, next.WrittenSpan, delete: false, current.Found ? current.ExpiresAtUnixMs : 0, out var tracked);
+                if (!tracked) await write.ConfigureAwait(false);
+            }
         }
         finally
         {
-            stripe.Release();
+            _stripes[index].Release();
         }
+        return new HandedOff<bool>(write is not null, SettleAsync(write, dependency));
     }
 
     public async ValueTask<RenameOutcome> RenameAsync(ReadOnlyMemory<byte> source, ReadOnlyMemory<byte> destination, bool onlyIfAbsent, CancellationToken cancellationToken = default)
@@ -395,8 +495,12 @@ public sealed class EngineKeyspace : IKeyspace
             if (!ReferenceEquals(first, second)) await second.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                // A command over several keys waits for whatever is in flight on its stripes and then reads the engine,
+                // holding the locks until its own write is applied.
                 await _blind.DrainAsync(a).ConfigureAwait(false);
                 await _blind.DrainAsync(b).ConfigureAwait(false);
+                await _pending.DrainAsync(a).ConfigureAwait(false);
+                await _pending.DrainAsync(b).ConfigureAwait(false);
                 var value = new ArrayBufferWriter<byte>();
                 var current = Read(source.Span, value);
                 if (!current.Found) return RenameOutcome.NoSource;
@@ -432,7 +536,11 @@ public sealed class EngineKeyspace : IKeyspace
                 await _stripes[index].WaitAsync(cancellationToken).ConfigureAwait(false);
                 held++;
             }
-            foreach (var index in stripes) await _blind.DrainAsync(index).ConfigureAwait(false);
+            foreach (var index in stripes)
+            {
+                await _blind.DrainAsync(index).ConfigureAwait(false);
+                await _pending.DrainAsync(index).ConfigureAwait(false);
+            }
             foreach (var (key, _) in pairs.Span)
             {
                 if (Read(key.Span, null).Found) return false;
@@ -452,13 +560,12 @@ public sealed class EngineKeyspace : IKeyspace
         }
     }
 
-    /// <summary>Writes the value again with the new expiry; an expiry not in the future deletes the key (Redis semantics).</summary>
-    private ValueTask RewriteExpiryAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, ExpiryUpdate update, CancellationToken cancellationToken)
+    /// <summary>Writes the value again with the new expiry; an expiry not in the future deletes the key (Redis semantics).
+    /// As <see cref="WriteLocked"/>.</summary>
+    private Task RewriteExpiry(int index, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ExpiryUpdate update, out bool tracked)
     {
-        var batch = RentBatch();
-        if (update.Action == ExpiryAction.Set && update.ExpiresAtUnixMs <= NowUnixMs) Tombstone(batch, key.Span);
-        else Put(batch, key.Span, value.Span, update.Action == ExpiryAction.Persist ? 0 : update.ExpiresAtUnixMs);
-        return Commit(batch, cancellationToken);
+        if (update.Action == ExpiryAction.Set && update.ExpiresAtUnixMs <= NowUnixMs) return WriteLocked(index, key, [], delete: true, 0, out tracked);
+        return WriteLocked(index, key, value, delete: false, update.Action == ExpiryAction.Persist ? 0 : update.ExpiresAtUnixMs, out tracked);
     }
 
     // ---- walks ----

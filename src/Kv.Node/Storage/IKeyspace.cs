@@ -56,6 +56,17 @@ public interface IKeyspace
     ValueTask<bool> UpdateValueAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <see cref="UpdateValueAsync"/> that completes as soon as its outcome is known and its write handed off, with
+    /// <see cref="HandedOff{T}.Durable"/> completing once the write, and any write not yet durable that it read, is
+    /// durable (or failing). The connection then writes the reply at once and sends it only after that
+    /// (<see cref="Resp.CommandContext.Defer"/>), so one connection's pipelined INCRs share group commits as its SETs
+    /// do. Only for stores whose write failures are not replies (<see cref="WriteFailuresAreReplies"/> false). By
+    /// default the whole <see cref="UpdateValueAsync"/>, durable when it completes.
+    /// </summary>
+    async ValueTask<HandedOff<bool>> UpdateValueHandedOffAsync(ReadOnlyMemory<byte> key, ValueUpdate update, CancellationToken cancellationToken = default) =>
+        new(await UpdateValueAsync(key, update, cancellationToken).ConfigureAwait(false), default);
+
+    /// <summary>
     /// RENAME / RENAMENX: moves the value of <paramref name="source"/>, with its expiry, to <paramref name="destination"/>
     /// (replacing it, or, with <paramref name="onlyIfAbsent"/>, only when it does not exist) and deletes the source.
     /// One node does it as one atomic, durable batch; a cluster writes the destination, then deletes the source (not
@@ -96,6 +107,9 @@ public interface IKeyspace
 /// <summary>Computes a key's new value from its current one (<paramref name="found"/> false: the key is absent or
 /// expired, <paramref name="current"/> empty) into <paramref name="next"/>; returns false to leave the key as it is.</summary>
 public delegate bool ValueUpdate(bool found, ReadOnlySpan<byte> current, IBufferWriter<byte> next);
+
+/// <summary>An outcome known before it is durable, and the task that completes when it is (awaited once).</summary>
+public readonly record struct HandedOff<T>(T Result, ValueTask Durable);
 
 /// <summary>What <see cref="IKeyspace.RenameAsync"/> did.</summary>
 public enum RenameOutcome

@@ -82,6 +82,13 @@ public class DatabaseTests
         Assert.Equal(10_500, r.ExpiresAtUnixMs);
         clock.Advance(TimeSpan.FromMilliseconds(500));
         Assert.Equal(ReadStatus.Absent, db.Get(B("a")).Status);
+        // TryGet still names the expired version's timestamp: a caller merging versions it holds elsewhere (kv-node's
+        // pending read-modify-writes) must know the engine's newest write is newer than its own.
+        var writer = new ArrayBufferWriter<byte>();
+        Assert.False(db.TryGet(B("a"), writer, out var status, out var timestamp, out _));
+        Assert.Equal(ReadStatus.Absent, status);
+        Assert.Equal(1, timestamp);
+        Assert.Equal(0, writer.WrittenCount);
         using var scan = db.Scan(default, default);
         Assert.True(scan.MoveNext());
         Assert.Equal(B("b"), scan.Key.ToArray());
