@@ -465,12 +465,16 @@ public sealed partial class Database : IDisposable
             var files = new int[levels];
             var bytes = new long[levels];
             long entries = _active.Memtable.EntryCount + (_immutable?.Memtable.EntryCount ?? 0);
+            long expiring = _active.Memtable.ExpiringCount + (_immutable?.Memtable.ExpiringCount ?? 0);
+            var expirySum = _active.Memtable.ExpirySum + (_immutable?.Memtable.ExpirySum ?? 0);
             foreach (var t in _tables.Values)
             {
                 files[t.Level]++;
                 bytes[t.Level] += t.FileSize;
                 var props = t.Properties;
                 entries += Math.Max(0, props.EntryCount - props.TombstoneCount);
+                expiring += props.ExpiringCount;
+                expirySum += (double)props.ExpiringCount * props.MeanExpiresAtUnixMs;
             }
             return new EngineStats
             {
@@ -494,6 +498,8 @@ public sealed partial class Database : IDisposable
                 TableCacheHits = _tableCache?.Hits ?? 0,
                 TableCacheMisses = _tableCache?.Misses ?? 0,
                 EstimatedEntries = entries,
+                EstimatedExpiringEntries = expiring,
+                EstimatedMeanExpiresAtUnixMs = expiring == 0 ? 0 : (long)Math.Round(expirySum / expiring),
                 CompactionCount = Interlocked.Read(ref _compactionCount),
                 CompactionBytesRead = Interlocked.Read(ref _compactionBytesRead),
                 CompactionBytesWritten = Interlocked.Read(ref _compactionBytesWritten),

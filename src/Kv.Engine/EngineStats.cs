@@ -68,6 +68,13 @@ public sealed class EngineStats
     /// once per table or memtable holding a version of it, so overwrites not yet compacted make it high.</summary>
     public long EstimatedEntries { get; init; }
 
+    /// <summary>Values with an expiry across memtables and tables, counted as <see cref="EstimatedEntries"/> is (older
+    /// versions and expired values not compacted away yet included; tables written before the count existed add none).</summary>
+    public long EstimatedExpiringEntries { get; init; }
+
+    /// <summary>The mean expiry (unix ms) of the values <see cref="EstimatedExpiringEntries"/> counts; 0 when none.</summary>
+    public long EstimatedMeanExpiresAtUnixMs { get; init; }
+
     /// <summary>Compactions completed.</summary>
     public long CompactionCount { get; init; }
 

@@ -87,6 +87,8 @@ internal sealed class SkipListMemtable
     private int _height = 1;
     private ulong _random;
     private long _entryCount;
+    private long _expiringCount;
+    private double _expirySum;
     private long _dataBytes;
     private int _references = 1;
 
@@ -163,6 +165,12 @@ internal sealed class SkipListMemtable
 
     public long EntryCount => Volatile.Read(ref _entryCount);
 
+    /// <summary>Values added with an expiry (for statistics; read without the writer, so the pair may be one entry apart).</summary>
+    public long ExpiringCount => Volatile.Read(ref _expiringCount);
+
+    /// <summary>The sum of those values' expiries (unix ms).</summary>
+    public double ExpirySum => Volatile.Read(ref _expirySum);
+
     /// <summary>What an entry takes in the arena on average: its node header, key and entry value aligned to 8, plus its
     /// links, 4/3 of them on average at p = 1/4 (10.7 bytes, counted as 11).</summary>
     internal static int EntryBytes(int userKeyLength, int entryValueLength) =>
@@ -218,6 +226,11 @@ internal sealed class SkipListMemtable
             _index.Upsert(MemtableHashIndex.Hash(userKey), userKey, node, new NodeKeys(this));
         Volatile.Write(ref _entryCount, _entryCount + 1);
         Volatile.Write(ref _dataBytes, _dataBytes + keyLength + entryValue.Length);
+        if (kind == EntryKind.Value && EntryValue.TryRead(entryValue, out var expiresAt, out _) && expiresAt != 0)
+        {
+            Volatile.Write(ref _expirySum, _expirySum + expiresAt);
+            Volatile.Write(ref _expiringCount, _expiringCount + 1);
+        }
     }
 
     /// <summary>

@@ -40,7 +40,8 @@ public sealed class TableBuilder : IDisposable
     private byte[] _pendingLastKey = new byte[64];
     private int _pendingLastKeyLength;
     private byte[] _separator = new byte[64];
-    private long _minTs = long.MaxValue, _maxTs = long.MinValue, _tombstones, _rawKey, _rawValue, _blocks;
+    private long _minTs = long.MaxValue, _maxTs = long.MinValue, _tombstones, _rawKey, _rawValue, _blocks, _expiring;
+    private double _expirySum;
     private bool _finished;
 
     public TableBuilder(IWritableFile file, TableOptions options)
@@ -94,6 +95,11 @@ public sealed class TableBuilder : IDisposable
         if (ts < _minTs) _minTs = ts;
         if (ts > _maxTs) _maxTs = ts;
         if (InternalKey.Kind(internalKey) == EntryKind.Tombstone) _tombstones++;
+        else if (EntryValue.TryRead(value, out var expiresAt, out _) && expiresAt != 0)
+        {
+            _expiring++;
+            _expirySum += expiresAt;
+        }
         _rawKey += internalKey.Length;
         _rawValue += value.Length;
         EntryCount++;
@@ -136,6 +142,8 @@ public sealed class TableBuilder : IDisposable
             Compression = _options.Compression ? BlockCompression.Lz4 : BlockCompression.None,
             CreationTimeUnixMs = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(),
             FilterKeyCount = _filter.KeyCount,
+            ExpiringCount = _expiring,
+            MeanExpiresAtUnixMs = _expiring == 0 ? 0 : (long)Math.Round(_expirySum / _expiring),
         };
         var propertiesHandle = WriteBlock(properties.Encode(), compress: false);
         var indexHandle = WriteBlock(indexContents, compress: false);

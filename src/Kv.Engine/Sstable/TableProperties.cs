@@ -13,6 +13,7 @@ namespace Kv.Engine.Sstable;
 /// //          6 tombstone count   7 data size   8 index size   9 filter size   10 raw key size
 /// //          11 raw value size   12 data block count   13 compression (u8 BlockCompression)
 /// //          14 creation time (unix ms)   15 distinct user keys in the filter
+/// //          16 values with an expiry     17 their mean expiry (unix ms; 0 without any)
 /// //   unknown tags are skipped, so later versions may add properties without a format change.
 /// </code>
 /// wire format: tag numbers must never be reused.
@@ -21,7 +22,8 @@ public sealed class TableProperties
 {
     private const int TagSmallestKey = 1, TagLargestKey = 2, TagMinTimestamp = 3, TagMaxTimestamp = 4, TagEntryCount = 5,
         TagTombstoneCount = 6, TagDataSize = 7, TagIndexSize = 8, TagFilterSize = 9, TagRawKeySize = 10,
-        TagRawValueSize = 11, TagDataBlockCount = 12, TagCompression = 13, TagCreationTime = 14, TagFilterKeyCount = 15;
+        TagRawValueSize = 11, TagDataBlockCount = 12, TagCompression = 13, TagCreationTime = 14, TagFilterKeyCount = 15,
+        TagExpiringCount = 16, TagMeanExpiry = 17;
 
     /// <summary>Smallest internal key in the table (empty if the table has no entries).</summary>
     public byte[] SmallestKey { get; init; } = [];
@@ -59,10 +61,17 @@ public sealed class TableProperties
     /// <summary>Distinct user keys added to the Bloom filter.</summary>
     public long FilterKeyCount { get; init; }
 
+    /// <summary>Values (not tombstones) that carry an expiry, expired ones included. 0 in tables written before this
+    /// property existed.</summary>
+    public long ExpiringCount { get; init; }
+
+    /// <summary>The mean expiry (unix ms) of those values; 0 when there are none.</summary>
+    public long MeanExpiresAtUnixMs { get; init; }
+
     internal byte[] Encode()
     {
         // every property: tag and length varints (at most 5 bytes each) plus a value of at most 10 varint bytes
-        var size = SmallestKey.Length + LargestKey.Length + (TagFilterKeyCount * ((2 * Varint.MaxLength32) + Varint.MaxLength64));
+        var size = SmallestKey.Length + LargestKey.Length + (TagMeanExpiry * ((2 * Varint.MaxLength32) + Varint.MaxLength64));
         var buffer = new byte[size];
         var n = 0;
         n += PutBytes(buffer.AsSpan(n), TagSmallestKey, SmallestKey);
@@ -80,6 +89,8 @@ public sealed class TableProperties
         n += PutInt(buffer.AsSpan(n), TagCompression, (long)Compression);
         n += PutInt(buffer.AsSpan(n), TagCreationTime, CreationTimeUnixMs);
         n += PutInt(buffer.AsSpan(n), TagFilterKeyCount, FilterKeyCount);
+        n += PutInt(buffer.AsSpan(n), TagExpiringCount, ExpiringCount);
+        n += PutInt(buffer.AsSpan(n), TagMeanExpiry, MeanExpiresAtUnixMs);
         return buffer.AsSpan(0, n).ToArray();
     }
 
@@ -88,7 +99,7 @@ public sealed class TableProperties
     {
         byte[] smallest = [], largest = [];
         long minTs = 0, maxTs = 0, entries = 0, tombstones = 0, dataSize = 0, indexSize = 0, filterSize = 0,
-            rawKey = 0, rawValue = 0, blocks = 0, compression = 0, created = 0, filterKeys = 0;
+            rawKey = 0, rawValue = 0, blocks = 0, compression = 0, created = 0, filterKeys = 0, expiring = 0, meanExpiry = 0;
         while (!contents.IsEmpty)
         {
             var n = Varint.TryRead(contents, out uint tag);
@@ -102,7 +113,7 @@ public sealed class TableProperties
                 case TagSmallestKey: smallest = value.ToArray(); break;
                 case TagLargestKey: largest = value.ToArray(); break;
                 default:
-                    if (tag > TagFilterKeyCount) break; // a property from a later version
+                    if (tag > TagMeanExpiry) break; // a property from a later version
                     if (Varint.TryRead(value, out ulong v) != value.Length) return null;
                     var x = (long)v;
                     switch (tag)
@@ -120,6 +131,8 @@ public sealed class TableProperties
                         case TagCompression: compression = x; break;
                         case TagCreationTime: created = x; break;
                         case TagFilterKeyCount: filterKeys = x; break;
+                        case TagExpiringCount: expiring = x; break;
+                        case TagMeanExpiry: meanExpiry = x; break;
                         default: break;
                     }
                     break;
@@ -143,6 +156,8 @@ public sealed class TableProperties
             Compression = (BlockCompression)compression,
             CreationTimeUnixMs = created,
             FilterKeyCount = filterKeys,
+            ExpiringCount = expiring,
+            MeanExpiresAtUnixMs = meanExpiry,
         };
     }
 

@@ -355,8 +355,13 @@ internal static class ServerCommands
         if (Want("keyspace"))
         {
             text.Append("# Keyspace\r\n");
-            var keys = c.Keyspace.EstimateKeyCount();
-            if (keys > 0) text.Append("db0:keys=").Append(keys).Append(",expires=0,avg_ttl=0\r\n");
+            var estimate = c.Keyspace.EstimateKeyspace();
+            if (estimate.Keys > 0)
+            {
+                text.Append("db0:keys=").Append(estimate.Keys);
+                if (estimate.Expiring is { } expiring) text.Append(",expires=").Append(expiring).Append(",avg_ttl=").Append(estimate.AverageTtlMs);
+                text.Append("\r\n");
+            }
             text.Append("\r\n");
         }
         if (Want("engine"))

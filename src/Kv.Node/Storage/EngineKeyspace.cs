@@ -597,6 +597,17 @@ public sealed class EngineKeyspace : IKeyspace
 
     public long EstimateKeyCount() => EngineStatistics.EstimateKeys(_db);
 
+    /// <summary>From the engine's counts of values with an expiry and their mean expiry (memtables and table properties),
+    /// as rough as DBSIZE's: overwritten versions and expired values not yet compacted away count, and the mean remaining
+    /// time to live is the mean expiry minus now, so expired values pull it down (0 at the least).</summary>
+    public KeyspaceEstimate EstimateKeyspace()
+    {
+        var stats = _db.GetStats();
+        var expiring = Math.Min(stats.EstimatedExpiringEntries, stats.EstimatedEntries);
+        var ttl = expiring == 0 ? 0 : Math.Max(0, stats.EstimatedMeanExpiresAtUnixMs - NowUnixMs);
+        return new KeyspaceEstimate(stats.EstimatedEntries, expiring, ttl);
+    }
+
     public async ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default)
     {
         long deleted = 0;

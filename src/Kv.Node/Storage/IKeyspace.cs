@@ -87,6 +87,10 @@ public interface IKeyspace
     /// <summary>An estimate of the number of live keys (DBSIZE), cheap to compute.</summary>
     long EstimateKeyCount();
 
+    /// <summary>INFO keyspace's line: <see cref="EstimateKeyCount"/>, and, when this keyspace can tell, an estimate of
+    /// the keys with an expiry and their mean remaining time to live. By default the count alone.</summary>
+    KeyspaceEstimate EstimateKeyspace() => new(EstimateKeyCount(), null, 0);
+
     /// <summary>FLUSHALL: deletes every key; returns how many were deleted.</summary>
     ValueTask<long> DeleteAllAsync(CancellationToken cancellationToken = default);
 
@@ -107,6 +111,10 @@ public interface IKeyspace
 /// <summary>Computes a key's new value from its current one (<paramref name="found"/> false: the key is absent or
 /// expired, <paramref name="current"/> empty) into <paramref name="next"/>; returns false to leave the key as it is.</summary>
 public delegate bool ValueUpdate(bool found, ReadOnlySpan<byte> current, IBufferWriter<byte> next);
+
+/// <summary>What INFO keyspace prints: <paramref name="Keys"/> (DBSIZE's estimate), <paramref name="Expiring"/> keys with an
+/// expiry (null: not known here, and then neither is <paramref name="AverageTtlMs"/>), their mean remaining time to live.</summary>
+public readonly record struct KeyspaceEstimate(long Keys, long? Expiring, long AverageTtlMs);
 
 /// <summary>An outcome known before it is durable, and the task that completes when it is (awaited once).</summary>
 public readonly record struct HandedOff<T>(T Result, ValueTask Durable);

@@ -100,6 +100,39 @@ public class DatabaseTests
     }
 
     [Fact]
+    public void GetStats_ValuesWithAnExpiry_CountedWithTheirMeanInTheMemtableAndThroughATableAndReopen()
+    {
+        var fs = new InMemoryFileSystem();
+        using (var db = Database.Open("/db", Mem(fs)))
+        {
+            db.Put(B("a"), B("1"), 1, expiresAtUnixMs: 10_000);
+            db.Put(B("b"), B("2"), 2, expiresAtUnixMs: 20_000);
+            db.Put(B("c"), B("3"), 3);
+            db.Delete(B("d"), 4);
+            var stats = db.GetStats();
+            Assert.Equal(2, stats.EstimatedExpiringEntries);
+            Assert.Equal(15_000, stats.EstimatedMeanExpiresAtUnixMs);
+            db.Flush();
+            db.Put(B("e"), B("5"), 5, expiresAtUnixMs: 60_000); // one in the memtable, two in the table
+            stats = db.GetStats();
+            Assert.Equal(3, stats.EstimatedExpiringEntries);
+            Assert.Equal(30_000, stats.EstimatedMeanExpiresAtUnixMs);
+            db.Flush();
+        }
+        using (var db = Database.Open("/db", Mem(fs))) // read back from the tables' properties
+        {
+            var stats = db.GetStats();
+            Assert.Equal(3, stats.EstimatedExpiringEntries);
+            Assert.Equal(30_000, stats.EstimatedMeanExpiresAtUnixMs);
+        }
+        using (var db = Database.Open("/empty", Mem(fs)))
+        {
+            Assert.Equal(0, db.GetStats().EstimatedExpiringEntries);
+            Assert.Equal(0, db.GetStats().EstimatedMeanExpiresAtUnixMs);
+        }
+    }
+
+    [Fact]
     public void PutGet_EmptyKeyAndEmptyValue_RoundTripAcrossFlushAndReopen()
     {
         var fs = new InMemoryFileSystem();
