@@ -464,7 +464,7 @@ public sealed partial class Database : IDisposable
             foreach (var t in _tables.Values) levels = Math.Max(levels, t.Level + 1);
             var files = new int[levels];
             var bytes = new long[levels];
-            long entries = _active.Memtable.EntryCount + (_immutable?.Memtable.EntryCount ?? 0);
+            long entries = _active.Memtable.DistinctKeyCount + (_immutable?.Memtable.DistinctKeyCount ?? 0);
             long expiring = _active.Memtable.ExpiringCount + (_immutable?.Memtable.ExpiringCount ?? 0);
             var expirySum = _active.Memtable.ExpirySum + (_immutable?.Memtable.ExpirySum ?? 0);
             foreach (var t in _tables.Values)

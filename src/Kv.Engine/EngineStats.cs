@@ -64,8 +64,9 @@ public sealed class EngineStats
 
     public long TableCacheMisses { get; init; }
 
-    /// <summary>An estimate of live entries: memtable entries plus table entries minus table tombstones. Counts a key
-    /// once per table or memtable holding a version of it, so overwrites not yet compacted make it high.</summary>
+    /// <summary>An estimate of live keys: the memtables' distinct keys (tombstoned ones included; every entry once a
+    /// memtable's lookup index has overflowed) plus table entries minus table tombstones. Counts a key once per table or
+    /// memtable holding a version of it, so overwrites not yet compacted make it high.</summary>
     public long EstimatedEntries { get; init; }
 
     /// <summary>Values with an expiry across memtables and tables, counted as <see cref="EstimatedEntries"/> is (older

@@ -165,6 +165,11 @@ internal sealed class SkipListMemtable
 
     public long EntryCount => Volatile.Read(ref _entryCount);
 
+    /// <summary>User keys with at least one version here (the point-lookup index's count, tombstoned keys included), or
+    /// <see cref="EntryCount"/> once the index has overflowed and stopped counting: a key overwritten a thousand times
+    /// counts once.</summary>
+    public long DistinctKeyCount => _index.IsOverflowed ? EntryCount : _index.Count;
+
     /// <summary>Values added with an expiry (for statistics; read without the writer, so the pair may be one entry apart).</summary>
     public long ExpiringCount => Volatile.Read(ref _expiringCount);
 

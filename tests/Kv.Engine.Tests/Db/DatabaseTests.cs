@@ -100,6 +100,17 @@ public class DatabaseTests
     }
 
     [Fact]
+    public void GetStats_KeyOverwrittenInTheMemtable_CountedOnce()
+    {
+        using var db = Database.Open("/db", Mem(new InMemoryFileSystem(), memtable: 4 << 20));
+        for (var i = 1; i <= 100; i++) db.Put(B("same"), B("v" + i), i);
+        db.Put(B("other"), B("x"), 101);
+        Assert.Equal(2, db.GetStats().EstimatedEntries);
+        db.Flush(); // the table keeps the newest version of each
+        Assert.Equal(2, db.GetStats().EstimatedEntries);
+    }
+
+    [Fact]
     public void GetStats_ValuesWithAnExpiry_CountedWithTheirMeanInTheMemtableAndThroughATableAndReopen()
     {
         var fs = new InMemoryFileSystem();
