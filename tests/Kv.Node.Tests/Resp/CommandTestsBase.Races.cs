@@ -11,28 +11,20 @@ public abstract partial class CommandTestsBase
         // Eight connections race each round to MSETNX the same two keys, half of them naming the keys in the other
         // order (so a lock taken per key in argument order could deadlock): one must win, with both of its values.
         const int clients = 8, rounds = 40;
-        var raws = new List<RawClient>();
-        for (var i = 0; i < clients; i++) raws.Add(await Server.RawAsync());
-        try
+        using var raws = await RawClientsAsync(clients);
+        for (var round = 0; round < rounds; round++)
         {
-            for (var round = 0; round < rounds; round++)
+            var x = $"r{round:D3}x";
+            var y = $"r{round:D3}y";
+            var replies = await Task.WhenAll(raws.Select(async (raw, i) =>
             {
-                var x = $"r{round:D3}x";
-                var y = $"r{round:D3}y";
-                var replies = await Task.WhenAll(raws.Select(async (raw, i) =>
-                {
-                    var (first, second) = i % 2 == 0 ? (x, y) : (y, x);
-                    await raw.SendAsync($"*5\r\n$6\r\nMSETNX\r\n$5\r\n{first}\r\n$1\r\n{i}\r\n$5\r\n{second}\r\n$1\r\n{i}\r\n");
-                    return await raw.ReceiveRepliesAsync(1);
-                }));
-                Assert.Equal(1, replies.Count(r => r == ":1\r\n"));
-                Assert.Equal(clients - 1, replies.Count(r => r == ":0\r\n"));
-                Assert.Equal((string?)await Db.StringGetAsync(x), (string?)await Db.StringGetAsync(y));
-            }
-        }
-        finally
-        {
-            foreach (var r in raws) r.Dispose();
+                var (first, second) = i % 2 == 0 ? (x, y) : (y, x);
+                await raw.SendAsync($"*5\r\n$6\r\nMSETNX\r\n$5\r\n{first}\r\n$1\r\n{i}\r\n$5\r\n{second}\r\n$1\r\n{i}\r\n");
+                return await raw.ReceiveRepliesAsync(1);
+            }));
+            Assert.Equal(1, replies.Count(r => r == ":1\r\n"));
+            Assert.Equal(clients - 1, replies.Count(r => r == ":0\r\n"));
+            Assert.Equal((string?)await Db.StringGetAsync(x), (string?)await Db.StringGetAsync(y));
         }
     }
 
@@ -44,39 +36,31 @@ public abstract partial class CommandTestsBase
         // base), so the key ends at the base or above. An INCR that read the old count before the SET but wrote after
         // it would leave a small number: the acknowledged SET lost.
         const int incrementers = 4, rounds = 150;
-        var raws = new List<RawClient>();
-        for (var i = 0; i < incrementers; i++) raws.Add(await Server.RawAsync());
+        using var raws = await RawClientsAsync(incrementers);
         using var setter = await Server.RawAsync();
-        try
+        for (var round = 0; round < rounds; round++)
         {
-            for (var round = 0; round < rounds; round++)
+            var key = $"race{round:D3}";
+            var stop = 0;
+            var started = 0;
+            var loops = raws.Select(raw => Task.Run(async () =>
             {
-                var key = $"race{round:D3}";
-                var stop = 0;
-                var started = 0;
-                var loops = raws.Select(raw => Task.Run(async () =>
+                while (Volatile.Read(ref stop) == 0)
                 {
-                    while (Volatile.Read(ref stop) == 0)
-                    {
-                        await raw.SendAsync($"*2\r\n$4\r\nINCR\r\n${key.Length}\r\n{key}\r\n");
-                        var reply = await raw.ReceiveRepliesAsync(1);
-                        Assert.StartsWith(":", reply);
-                        Interlocked.Increment(ref started);
-                    }
-                })).ToList();
-                while (Volatile.Read(ref started) < incrementers * 2 && !loops.Any(l => l.IsFaulted)) await Task.Delay(1);
-                var value = ((round + 1) * 1_000_000L).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await setter.SendAsync($"*3\r\n$3\r\nSET\r\n${key.Length}\r\n{key}\r\n${value.Length}\r\n{value}\r\n");
-                Assert.Equal("+OK\r\n", await setter.ReceiveRepliesAsync(1));
-                Volatile.Write(ref stop, 1);
-                await Task.WhenAll(loops);
-                var final = long.Parse((string)(await Db.StringGetAsync(key))!, System.Globalization.CultureInfo.InvariantCulture);
-                Assert.True(final >= (round + 1) * 1_000_000L, $"round {round}: {key} is {final} after SET {value} was acknowledged");
-            }
-        }
-        finally
-        {
-            foreach (var r in raws) r.Dispose();
+                    await raw.SendAsync($"*2\r\n$4\r\nINCR\r\n${key.Length}\r\n{key}\r\n");
+                    var reply = await raw.ReceiveRepliesAsync(1);
+                    Assert.StartsWith(":", reply);
+                    Interlocked.Increment(ref started);
+                }
+            })).ToList();
+            while (Volatile.Read(ref started) < incrementers * 2 && !loops.Any(l => l.IsFaulted)) await Task.Delay(1);
+            var value = ((round + 1) * 1_000_000L).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await setter.SendAsync($"*3\r\n$3\r\nSET\r\n${key.Length}\r\n{key}\r\n${value.Length}\r\n{value}\r\n");
+            Assert.Equal("+OK\r\n", await setter.ReceiveRepliesAsync(1));
+            Volatile.Write(ref stop, 1);
+            await Task.WhenAll(loops);
+            var final = long.Parse((string)(await Db.StringGetAsync(key))!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(final >= (round + 1) * 1_000_000L, $"round {round}: {key} is {final} after SET {value} was acknowledged");
         }
     }
 
@@ -86,25 +70,17 @@ public abstract partial class CommandTestsBase
         // redis-benchmark's INCR test in miniature: many clients, one counter, requests pipelined. Every INCR must see
         // every one before it, acknowledged or still on its way to the disk: the replies are then exactly 1..N.
         const int clients = 6, perClient = 150;
-        var raws = new List<RawClient>();
-        for (var i = 0; i < clients; i++) raws.Add(await Server.RawAsync());
-        try
+        using var raws = await RawClientsAsync(clients);
+        var command = string.Concat(Enumerable.Repeat("*2\r\n$4\r\nINCR\r\n$3\r\nhot\r\n", perClient));
+        var replies = await Task.WhenAll(raws.Select(async raw =>
         {
-            var command = string.Concat(Enumerable.Repeat("*2\r\n$4\r\nINCR\r\n$3\r\nhot\r\n", perClient));
-            var replies = await Task.WhenAll(raws.Select(async raw =>
-            {
-                await raw.SendAsync(command);
-                return await raw.ReceiveRepliesAsync(perClient);
-            }));
-            var counts = replies.SelectMany(r => r.Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
-                .Select(line => long.Parse(line.TrimStart(':'), System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
-            Assert.Equal(Enumerable.Range(1, clients * perClient).Select(i => (long)i), counts);
-            Assert.Equal(clients * perClient, (long)await Db.StringGetAsync("hot"));
-        }
-        finally
-        {
-            foreach (var r in raws) r.Dispose();
-        }
+            await raw.SendAsync(command);
+            return await raw.ReceiveRepliesAsync(perClient);
+        }));
+        var counts = replies.SelectMany(r => r.Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
+            .Select(line => long.Parse(line.TrimStart(':'), System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, clients * perClient).Select(i => (long)i), counts);
+        Assert.Equal(clients * perClient, (long)await Db.StringGetAsync("hot"));
     }
 
     [Fact]
@@ -114,34 +90,26 @@ public abstract partial class CommandTestsBase
         // ends up in exactly one GETDEL's value or in what is left. An INCR that missed a deletion still on its way to
         // the disk would count increments twice; one that missed an INCR would lose one.
         const int incrementers = 4, perClient = 200;
-        var raws = new List<RawClient>();
-        for (var i = 0; i < incrementers; i++) raws.Add(await Server.RawAsync());
+        using var raws = await RawClientsAsync(incrementers);
         using var taker = await Server.RawAsync();
-        try
+        var command = string.Concat(Enumerable.Repeat("*2\r\n$4\r\nINCR\r\n$4\r\ntake\r\n", perClient));
+        var incrs = raws.Select(raw => Task.Run(async () =>
         {
-            var command = string.Concat(Enumerable.Repeat("*2\r\n$4\r\nINCR\r\n$4\r\ntake\r\n", perClient));
-            var incrs = raws.Select(raw => Task.Run(async () =>
-            {
-                await raw.SendAsync(command);
-                await raw.ReceiveRepliesAsync(perClient);
-            })).ToList();
-            long taken = 0;
-            while (true)
-            {
-                var done = incrs.All(t => t.IsCompleted);
-                await taker.SendAsync("*2\r\n$6\r\nGETDEL\r\n$4\r\ntake\r\n");
-                var reply = await taker.ReceiveRepliesAsync(1);
-                if (reply != "$-1\r\n") taken += long.Parse(reply.Split("\r\n")[1], System.Globalization.CultureInfo.InvariantCulture);
-                if (done) break;
-            }
-            await Task.WhenAll(incrs);
-            var left = (string?)await Db.StringGetAsync("take");
-            Assert.Equal(incrementers * perClient, taken + (left is null ? 0 : long.Parse(left, System.Globalization.CultureInfo.InvariantCulture)));
-        }
-        finally
+            await raw.SendAsync(command);
+            await raw.ReceiveRepliesAsync(perClient);
+        })).ToList();
+        long taken = 0;
+        while (true)
         {
-            foreach (var r in raws) r.Dispose();
+            var done = incrs.All(t => t.IsCompleted);
+            await taker.SendAsync("*2\r\n$6\r\nGETDEL\r\n$4\r\ntake\r\n");
+            var reply = await taker.ReceiveRepliesAsync(1);
+            if (reply != "$-1\r\n") taken += long.Parse(reply.Split("\r\n")[1], System.Globalization.CultureInfo.InvariantCulture);
+            if (done) break;
         }
+        await Task.WhenAll(incrs);
+        var left = (string?)await Db.StringGetAsync("take");
+        Assert.Equal(incrementers * perClient, taken + (left is null ? 0 : long.Parse(left, System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     [Fact]
@@ -151,24 +119,40 @@ public abstract partial class CommandTestsBase
         // the key's lock until its write is applied instead. Appends from several connections cross that size.
         const int clients = 4, perClient = 40;
         var piece = new string('a', 100);
-        var raws = new List<RawClient>();
-        for (var i = 0; i < clients; i++) raws.Add(await Server.RawAsync());
+        using var raws = await RawClientsAsync(clients);
+        var command = string.Concat(Enumerable.Repeat($"*3\r\n$6\r\nAPPEND\r\n$4\r\ngrow\r\n$100\r\n{piece}\r\n", perClient));
+        var replies = await Task.WhenAll(raws.Select(async raw =>
+        {
+            await raw.SendAsync(command);
+            return await raw.ReceiveRepliesAsync(perClient);
+        }));
+        var lengths = replies.SelectMany(r => r.Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
+            .Select(line => long.Parse(line.TrimStart(':'), System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, clients * perClient).Select(i => i * 100L), lengths);
+        Assert.Equal(clients * perClient * 100, ((string)(await Db.StringGetAsync("grow"))!).Length);
+    }
+
+    /// <summary>Several raw connections to the server, closed together.</summary>
+    private sealed class RawClients : List<RawClient>, IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var client in this) client.Dispose();
+        }
+    }
+
+    private async Task<RawClients> RawClientsAsync(int count)
+    {
+        var clients = new RawClients();
         try
         {
-            var command = string.Concat(Enumerable.Repeat($"*3\r\n$6\r\nAPPEND\r\n$4\r\ngrow\r\n$100\r\n{piece}\r\n", perClient));
-            var replies = await Task.WhenAll(raws.Select(async raw =>
-            {
-                await raw.SendAsync(command);
-                return await raw.ReceiveRepliesAsync(perClient);
-            }));
-            var lengths = replies.SelectMany(r => r.Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
-                .Select(line => long.Parse(line.TrimStart(':'), System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
-            Assert.Equal(Enumerable.Range(1, clients * perClient).Select(i => i * 100L), lengths);
-            Assert.Equal(clients * perClient * 100, ((string)(await Db.StringGetAsync("grow"))!).Length);
+            for (var i = 0; i < count; i++) clients.Add(await Server.RawAsync());
         }
-        finally
+        catch
         {
-            foreach (var r in raws) r.Dispose();
+            clients.Dispose();
+            throw;
         }
+        return clients;
     }
 }
