@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Kv.Engine.Compaction;
+using Kv.Engine.IO;
 using Kv.Engine.Iterators;
 using Kv.Engine.Manifest;
 using Microsoft.Extensions.Logging;
@@ -122,7 +123,7 @@ public sealed partial class Database
             using var merged = new MergingIterator([.. iterators]);
             iterators.Clear(); // the merging iterator disposes them
             var entries = new CompactionIterator(merged, graceCutoff, purge);
-            var output = new CompactionOutput(_fs, _directory, _tableOptions, _versions.NewFileNumber, _rateLimiter);
+            var output = new CompactionOutput(_fs, _directory, _tableOptions, _versions.NewFileNumber, _rateLimiter, SyncNudge.NudgeShared);
             var outputs = output.Write(entries, plan.SplitOutput ? _options.TargetFileSizeBytes : long.MaxValue);
             Install(plan, outputs);
 

@@ -1,5 +1,6 @@
 using Kv.Engine.Cache;
 using Kv.Engine.Format;
+using Kv.Engine.IO;
 using Kv.Engine.Manifest;
 using Kv.Engine.Memtable;
 using Kv.Engine.Sstable;
@@ -199,10 +200,12 @@ public sealed partial class Database
     /// Flush pacing (<see cref="EngineOptions.ForegroundBusy"/>): called by the flush every few entries; pauses 1 ms
     /// when requests are being served and the flush is not urgent. What it protects: a 64 MiB flush takes ~0.4 s of
     /// CPU, which on a small machine the reads right after a burst of writes share (docs/engine.md, "Flush pacing").
-    /// What it must not do is delay writers: see <see cref="FlushIsUrgent"/>.
+    /// What it must not do is delay writers: see <see cref="FlushIsUrgent"/>. Also lets a late WAL sync through
+    /// (<see cref="SyncNudge"/>), paced or not.
     /// </summary>
     private void PaceFlush()
     {
+        SyncNudge.NudgeShared();
         if (_options.ForegroundBusy is not { } busy || FlushIsUrgent() || !busy()) return;
         Interlocked.Increment(ref _flushPauses);
         Thread.Sleep(1);
@@ -295,7 +298,7 @@ public sealed partial class Database
                 if (_options.PrepopulateBlockCacheOnFlush && _blockCache is { } cache)
                     builder.DataBlockWritten = (offset, contents) => cache.Insert(number, offset, BlockCache.CopyBlock(contents));
                 using var iterator = memtable.NewIterator();
-                WriteWinners(iterator, builder, _options.ForegroundBusy is null ? null : PaceFlush, _options.FlushPaceEntries);
+                WriteWinners(iterator, builder, PaceFlush, _options.FlushPaceEntries);
                 properties = builder.Finish();
             }
             file.Sync();

@@ -256,8 +256,10 @@ public sealed partial class Database : IDisposable
         lock (_insertLock)
         {
             var start = 0;
+            var batches = 0;
             foreach (var end in ends)
             {
+                if ((++batches & 15) == 0) SyncNudge.NudgeShared(); // a big group runs for a while: let a late WAL sync in
                 var sequence = _lastSequence + 1;
                 ApplyBatch(memtable, payloads[start..end], sequence, "(write batch)", 0);
                 _lastSequence = sequence;

@@ -18,9 +18,14 @@ public sealed class CompactionOutput
     private readonly TableOptions _tableOptions;
     private readonly Func<ulong> _newFileNumber;
     private readonly RateLimiter? _rateLimiter;
+    private readonly Action? _pause;
+    private const int PauseEvery = 64; // entries between two calls of _pause
 
-    public CompactionOutput(IFileSystem fs, string directory, TableOptions tableOptions, Func<ulong> newFileNumber, RateLimiter? rateLimiter)
+    /// <param name="pause">called every few dozen entries (the database lets the CPU idle there while a WAL sync runs).</param>
+    public CompactionOutput(IFileSystem fs, string directory, TableOptions tableOptions, Func<ulong> newFileNumber, RateLimiter? rateLimiter,
+                            Action? pause = null)
     {
+        _pause = pause;
         _fs = fs;
         _directory = directory;
         _tableOptions = tableOptions;
@@ -38,10 +43,16 @@ public sealed class CompactionOutput
         TableBuilder? builder = null;
         ulong number = 0;
         long charged = 0;
+        var sincePause = 0;
         try
         {
             while (entries.MoveNext())
             {
+                if (_pause is not null && ++sincePause >= PauseEvery)
+                {
+                    sincePause = 0;
+                    _pause();
+                }
                 if (builder is null)
                 {
                     number = _newFileNumber();

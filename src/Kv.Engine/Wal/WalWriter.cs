@@ -338,7 +338,15 @@ public sealed class WalWriter : IDisposable
                 }
                 if (sync)
                 {
-                    _file.Sync();
+                    var token = SyncNudge.Shared.SyncStarting();
+                    try
+                    {
+                        _file.Sync();
+                    }
+                    finally
+                    {
+                        SyncNudge.Shared.SyncEnded(token);
+                    }
                     Interlocked.Increment(ref _syncCount);
                     _statistics?.OnSync();
                 }

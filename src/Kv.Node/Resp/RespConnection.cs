@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Kv.Engine.IO;
 using Kv.Node.Resp.Net;
 using Kv.Protocol.Resp;
 using Microsoft.Extensions.Logging;
@@ -146,6 +147,7 @@ internal sealed class RespConnection
                 return;
             }
             _input.Received(received);
+            SyncNudge.NudgeShared(); // a late WAL sync's completion may wait for this vCPU to trap (SyncNudge)
             var buffer = _input.Unparsed;
             var consumed = buffer.Start;
             var close = false;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Kv.Engine.IO;
 using Kv.Node.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -265,6 +266,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                 IoEvent.End(_logger); // sends what the event's requests gathered (IoEvent)
                 Volatile.Write(ref busy, Environment.TickCount64); // a vDSO read of the coarse clock, ~5 ns an event
             }
+            SyncNudge.NudgeShared(); // a late WAL sync's completion may wait for this vCPU to trap (SyncNudge)
         }
     }
 
