@@ -50,9 +50,23 @@ public sealed class LocalFileSystem : IFileSystem
 
     public IRandomAccessFile OpenRandomAccess(string path) => new LocalRandomAccessFile(path);
 
+    /// <summary>
+    /// A table or manifest being written: buffered writes, and on Linux the written bytes are handed to the disk every
+    /// <see cref="WritebackBytes"/> as they come (<c>sync_file_range</c>, start write-back without waiting), rather
+    /// than all at once by the final sync.
+    /// </summary>
+    /// <remarks>
+    /// Why: a flush writes a 10 MiB table and a compaction tables of tens of MiB; left to the final fsync, that sync
+    /// puts them on the disk in one burst, and a WAL fdatasync issued meanwhile waits behind the burst. Measured here
+    /// (a 4 KiB O_DIRECT write plus fdatasync in a loop while another thread writes 60-100 MiB and syncs): the WAL
+    /// sync's worst case went from 14-45 ms to 9-13 ms, and the final fsync from 17-48 ms to 0.2 ms. RocksDB's
+    /// <c>bytes_per_sync</c> does the same for the same reason.
+    /// </remarks>
     private sealed class LocalWritableFile : IWritableFile
     {
+        public const int WritebackBytes = 1024 * 1024;
         private readonly FileStream _stream;
+        private long _writtenBack; // bytes up to which write-back was started
 
         public LocalWritableFile(string path)
         {
@@ -60,7 +74,22 @@ public sealed class LocalFileSystem : IFileSystem
         }
 
         public long Length => _stream.Position;
-        public void Append(ReadOnlySpan<byte> data) => _stream.Write(data);
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            _stream.Write(data);
+            if (_stream.Position - _writtenBack >= WritebackBytes && OperatingSystem.IsLinux()) StartWriteback();
+        }
+
+        private void StartWriteback()
+        {
+            _stream.Flush(flushToDisk: false);
+            var end = _stream.Position;
+            // Only a hint: the final Sync makes the file durable whether or not this worked, so a failure is ignored.
+            _ = Posix.SyncFileRange((int)_stream.SafeFileHandle.DangerousGetHandle(), _writtenBack, end - _writtenBack, Posix.SYNC_FILE_RANGE_WRITE);
+            _writtenBack = end;
+        }
+
         public void Flush() => _stream.Flush(flushToDisk: false);
         public void Sync() => _stream.Flush(flushToDisk: true);
         public void Dispose() => _stream.Dispose();

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Kv.Engine.IO;
 
-/// <summary>The few libc calls .NET does not expose: directory fsync, hard links, O_DIRECT.</summary>
+/// <summary>The few libc calls .NET does not expose: directory fsync, hard links, O_DIRECT, early write-back.</summary>
 internal static partial class Posix
 {
     public const int O_RDONLY = 0x0;
@@ -23,6 +23,11 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    public const uint SYNC_FILE_RANGE_WRITE = 2;
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    public static partial int SyncFileRange(int fd, long offset, long length, uint flags);
 
     [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Link(string existing, string link);
