@@ -50,6 +50,20 @@ public sealed class EngineStats
     /// <summary>WAL file writes since open (one per group; a Periodic WAL writes on its timer).</summary>
     public long WalWrites { get; init; }
 
+    /// <summary>WAL sync (fdatasync) durations since open, in µs: median, 99th and 99.9th percentile (each the upper
+    /// bound of its histogram bucket, at most a quarter above the true value; <see cref="LatencyHistogram"/>) and
+    /// the longest. 0 before the first sync.</summary>
+    public long WalSyncP50Micros { get; init; }
+
+    /// <inheritdoc cref="WalSyncP50Micros"/>
+    public long WalSyncP99Micros { get; init; }
+
+    /// <inheritdoc cref="WalSyncP50Micros"/>
+    public long WalSyncP999Micros { get; init; }
+
+    /// <inheritdoc cref="WalSyncP50Micros"/>
+    public long WalSyncMaxMicros { get; init; }
+
     /// <summary>Write batches accepted since open, by Write and WriteAsync (GroupedWrites / GroupCommits = writes per fsync).</summary>
     public long GroupedWrites { get; init; }
 

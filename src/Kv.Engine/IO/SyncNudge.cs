@@ -41,7 +41,8 @@ public sealed class SyncNudge
     /// <summary>Traps taken so far (INFO engine <c>engine_sync_nudges</c>).</summary>
     public long Nudges => Interlocked.Read(ref _nudges);
 
-    /// <summary>A WAL sync starts; returns the token to pass to <see cref="SyncEnded"/>.</summary>
+    /// <summary>A WAL sync starts; returns the token to pass to <see cref="SyncEnded"/>: the start's
+    /// <see cref="Stopwatch"/> timestamp.</summary>
     public long SyncStarting()
     {
         var now = Stopwatch.GetTimestamp();

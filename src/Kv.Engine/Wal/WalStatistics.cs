@@ -19,5 +19,8 @@ public sealed class WalStatistics
 
     internal void OnWrite() => Interlocked.Increment(ref _writes);
 
+    /// <summary>How long each WAL sync (fdatasync) took, in µs.</summary>
+    public LatencyHistogram SyncLatency { get; } = new();
+
     internal void OnSync() => Interlocked.Increment(ref _syncs);
 }

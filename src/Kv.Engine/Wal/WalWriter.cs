@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Kv.Engine.IO;
 using Microsoft.Extensions.Logging;
 
@@ -346,6 +347,7 @@ public sealed class WalWriter : IDisposable
                     finally
                     {
                         SyncNudge.Shared.SyncEnded(token);
+                        _statistics?.SyncLatency.Record((long)Stopwatch.GetElapsedTime(token).TotalMicroseconds);
                     }
                     Interlocked.Increment(ref _syncCount);
                     _statistics?.OnSync();

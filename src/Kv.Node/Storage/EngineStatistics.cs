@@ -32,6 +32,10 @@ internal static class EngineStatistics
             new("engine_wal_writes", s.WalWrites.ToString(inv)),
             new("engine_grouped_writes", s.GroupedWrites.ToString(inv)),
             new("engine_writes_per_fsync", (s.GroupCommits == 0 ? 0 : (double)s.GroupedWrites / s.GroupCommits).ToString("0.00", inv)),
+            new("engine_wal_sync_p50_us", s.WalSyncP50Micros.ToString(inv)),
+            new("engine_wal_sync_p99_us", s.WalSyncP99Micros.ToString(inv)),
+            new("engine_wal_sync_p999_us", s.WalSyncP999Micros.ToString(inv)),
+            new("engine_wal_sync_max_us", s.WalSyncMaxMicros.ToString(inv)),
             // Process-wide: traps taken to let a late WAL sync completion through (Kv.Engine.IO.SyncNudge).
             new("engine_sync_nudges", Kv.Engine.IO.SyncNudge.Shared.Nudges.ToString(inv)),
             new("engine_block_cache_hit_rate", s.BlockCacheHitRate.ToString("0.0000", inv)),

@@ -378,6 +378,52 @@ public class DatabaseTests
         Assert.Equal(Writes, stats.WalWrites);
     }
 
+    /// <summary>A WAL file whose syncs take <paramref name="delay"/>: the engine's sync histogram must show it.</summary>
+    private sealed class SlowWalSyncs(IFileSystem inner, TimeSpan delay) : ForwardingFileSystem(inner)
+    {
+        public override IWritableFile CreateWritable(string path) =>
+            path.EndsWith(".log", StringComparison.Ordinal) ? new SlowSync(Inner.CreateWritable(path), delay) : Inner.CreateWritable(path);
+
+        private sealed class SlowSync(IWritableFile inner, TimeSpan delay) : IWritableFile
+        {
+            public long Length => inner.Length;
+            public void Append(ReadOnlySpan<byte> data) => inner.Append(data);
+            public void Flush() => inner.Flush();
+            public void Dispose() => inner.Dispose();
+
+            public void Sync()
+            {
+                Thread.Sleep(delay);
+                inner.Sync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task GetStats_WalSyncsTakeThreeMilliseconds_SyncPercentilesSayAtLeastThat()
+    {
+        var fresh = Database.Open("/db", Mem(new InMemoryFileSystem()));
+        Assert.Equal(0, fresh.GetStats().WalSyncMaxMicros); // nothing synced yet
+        fresh.Dispose();
+
+        var options = Mem(new InMemoryFileSystem());
+        options.FileSystem = new SlowWalSyncs(new InMemoryFileSystem(), TimeSpan.FromMilliseconds(3));
+        using var db = Database.Open("/db", options);
+        var batch = new WriteBatch();
+        for (var i = 0; i < 20; i++)
+        {
+            batch.Clear();
+            batch.Put(B($"k{i}"), B("v"), i + 1);
+            await db.WriteAsync(batch);
+        }
+
+        var stats = db.GetStats();
+        Assert.InRange(stats.WalSyncP50Micros, 3000, long.MaxValue);
+        Assert.InRange(stats.WalSyncP99Micros, stats.WalSyncP50Micros, long.MaxValue);
+        Assert.InRange(stats.WalSyncP999Micros, stats.WalSyncP99Micros, long.MaxValue);
+        Assert.InRange(stats.WalSyncMaxMicros, stats.WalSyncP999Micros, long.MaxValue);
+    }
+
     [Fact]
     public void Write_ConcurrentDurableWriters_GroupedIntoSharedWalRecordsThatReplayAfterReopen()
     {

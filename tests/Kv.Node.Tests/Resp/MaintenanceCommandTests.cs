@@ -68,6 +68,9 @@ public sealed class MaintenanceCommandTests : IAsyncLifetime
         Assert.True(Long(written, "engine_grouped_writes") >= Long(start, "engine_grouped_writes") + 200);
         Assert.InRange(Long(written, "engine_group_commits"), 1, Long(written, "engine_grouped_writes"));
         Assert.True(Double(written, "engine_writes_per_fsync") >= 1);
+        Assert.InRange(Long(written, "engine_wal_sync_p99_us"), Long(written, "engine_wal_sync_p50_us"), Long(written, "engine_wal_sync_max_us"));
+        Assert.True(Long(written, "engine_wal_sync_p999_us") >= Long(written, "engine_wal_sync_p99_us"));
+        Assert.Contains("engine_sync_nudges", written.Keys);
 
         _node.Host!.Database.Flush();
         await WriteKeysAsync("b", 200);
