@@ -21,7 +21,7 @@ public sealed class CompactionOutput
     private readonly Action? _pause;
     private const int PauseEvery = 64; // entries between two calls of _pause
 
-    /// <param name="pause">called every few dozen entries (the database lets the CPU idle there while a WAL sync runs).</param>
+    /// <param name="pause">called every few dozen entries (the database nudges a late WAL sync there: <see cref="SyncNudge"/>).</param>
     public CompactionOutput(IFileSystem fs, string directory, TableOptions tableOptions, Func<ulong> newFileNumber, RateLimiter? rateLimiter,
                             Action? pause = null)
     {
