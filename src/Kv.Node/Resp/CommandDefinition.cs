@@ -22,4 +22,14 @@ public sealed record CommandDefinition(
     public byte[] ArityError { get; } = System.Text.Encoding.ASCII.GetBytes($"ERR wrong number of arguments for '{Name}' command");
 
     public bool AcceptsArgumentCount(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
+
+    private static int s_created;
+
+    /// <summary>Definitions created in this process so far.</summary>
+    public static int Created => Volatile.Read(ref s_created);
+
+    /// <summary>This definition's number in the process, from 0 in creation order: where a server's
+    /// <see cref="CommandStatistics"/> keeps its counters. A copy made with <c>with</c> keeps it (and so shares the
+    /// counters), as it keeps <see cref="ArityError"/>.</summary>
+    public int Ordinal { get; } = Interlocked.Increment(ref s_created) - 1;
 }

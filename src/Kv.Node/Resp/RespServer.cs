@@ -60,6 +60,9 @@ public sealed class RespServer : IAsyncDisposable
 
     public ServerStats Stats { get; } = new();
 
+    /// <summary>Per-command counters (INFO commandstats).</summary>
+    public CommandStatistics CommandStats { get; } = new();
+
     /// <summary>The node's slow log (SLOWLOG), fed by every connection's <see cref="CommandDispatcher"/>.</summary>
     public Slowlog Slowlog { get; }
 

@@ -273,6 +273,7 @@ internal static class ServerCommands
         var all = sections.Contains("all") || sections.Contains("everything");
         var defaults = sections.Count == 0 || sections.Contains("default") || all;
         bool Want(string name) => defaults || sections.Contains(name);
+        bool WantNamed(string name) => all || sections.Contains(name); // not in the default set, as in Redis
 
         var s = c.Server;
         var text = new StringBuilder();
@@ -361,6 +362,22 @@ internal static class ServerCommands
                 text.Append("db0:keys=").Append(estimate.Keys);
                 if (estimate.Expiring is { } expiring) text.Append(",expires=").Append(expiring).Append(",avg_ttl=").Append(estimate.AverageTtlMs);
                 text.Append("\r\n");
+            }
+            text.Append("\r\n");
+        }
+        if (WantNamed("commandstats"))
+        {
+            text.Append("# Commandstats\r\n");
+            foreach (var command in s.Dispatcher.Table.All)
+            {
+                var t = s.CommandStats.Get(command);
+                if (t.Calls == 0 && t.Rejected == 0 && t.Failed == 0) continue;
+                var micros = (long)t.Time.TotalMicroseconds;
+                text.Append("cmdstat_").Append(command.Name).Append(":calls=").Append(t.Calls)
+                    .Append(",usec=").Append(micros)
+                    .Append(",usec_per_call=").Append((t.Calls == 0 ? 0 : (double)micros / t.Calls).ToString("0.00", CultureInfo.InvariantCulture))
+                    .Append(",rejected_calls=").Append(t.Rejected)
+                    .Append(",failed_calls=").Append(t.Failed).Append("\r\n");
             }
             text.Append("\r\n");
         }

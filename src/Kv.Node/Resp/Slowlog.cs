@@ -73,10 +73,9 @@ public sealed class Slowlog
     /// connection's loop while its request is still current.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Observe(CommandContext context, CommandDefinition command, long started)
+    public void Observe(CommandContext context, CommandDefinition command, long elapsedTicks)
     {
-        var elapsed = Stopwatch.GetTimestamp() - started;
-        if (elapsed >= _thresholdTicks) Add(context, command, elapsed);
+        if (elapsedTicks >= _thresholdTicks) Add(context, command, elapsedTicks);
     }
 
     /// <summary>The <paramref name="count"/> newest entries (fewer if the log holds fewer), newest first.</summary>

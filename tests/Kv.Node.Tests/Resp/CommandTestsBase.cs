@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Kv.Node.Tests.Support;
 using StackExchange.Redis;
@@ -509,6 +510,39 @@ public abstract partial class CommandTestsBase : IAsyncLifetime
         Assert.InRange(paused, 0, long.MaxValue);
         Assert.Contains("gc_collections_gen1:", memory);
         Assert.True(Paused(await server.InfoRawAsync("memory")) >= paused);
+    }
+
+    [Fact]
+    public async Task Info_Commandstats_CountsCallsAndRefusalsPerCommand_OnlyWhenAsked()
+    {
+        var server = Redis.GetServer(Server.EndPoint);
+        var before = await CommandstatsAsync(); // the client's own handshake ran commands (a GET among them)
+        for (var i = 0; i < 3; i++) await Db.StringSetAsync("counted" + i, "v");
+        for (var i = 0; i < 2; i++) await Db.StringGetAsync("counted" + i);
+        await AssertRawAsync("-ERR wrong number of arguments for 'get' command\r\n", "GET", "a", "b");
+        var after = await CommandstatsAsync();
+
+        Assert.DoesNotContain("# Commandstats", await server.InfoRawAsync());
+        Assert.Contains("# Commandstats", await server.InfoRawAsync("everything"));
+        Assert.Equal(3, Delta("set", "calls"));
+        Assert.Equal(0, Delta("set", "rejected_calls"));
+        Assert.Equal(2, Delta("get", "calls"));
+        Assert.Equal(1, Delta("get", "rejected_calls"));
+        Assert.Equal(0, Delta("get", "failed_calls"));
+        Assert.False(after.ContainsKey("mset")); // never called: not listed
+
+        long Delta(string command, string field) =>
+            after[command][field] - (before.TryGetValue(command, out var was) ? was[field] : 0);
+
+        async Task<Dictionary<string, Dictionary<string, long>>> CommandstatsAsync()
+        {
+            var lines = (await server.InfoRawAsync("commandstats"))!.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("# Commandstats", lines[0]);
+            return lines.Skip(1).ToDictionary(
+                l => l["cmdstat_".Length..l.IndexOf(':')],
+                l => l[(l.IndexOf(':') + 1)..].Split(',').Select(f => f.Split('='))
+                      .ToDictionary(f => f[0], f => (long)double.Parse(f[1], CultureInfo.InvariantCulture)));
+        }
     }
 
     [Fact]
