@@ -67,8 +67,8 @@ public sealed class CommandStatistics
             for (var i = 0; i < Stripes; i++)
             {
                 grown[i] = new long[length];
-                // counts added to the old arrays from here on are lost: only a definition created after this server
-                // started can cause a grow, and only its first counts race with it
+                // counts added to the old arrays meanwhile are lost: only a definition created after this object (a
+                // test's) makes it grow, and only counts racing with that grow go missing
                 Array.Copy(current[i], grown[i], current[i].Length);
             }
             Volatile.Write(ref _stripes, grown);

@@ -44,6 +44,7 @@ public sealed class RespServer : IAsyncDisposable
             MaxRequestBytes = options.MaxRequestBytes,
         };
         Dispatcher = new CommandDispatcher(CommandTable.Default);
+        CommandStats = new CommandStatistics(); // after the table: sized for every command defined by now
         Slowlog = new Slowlog(options.SlowlogLogSlowerThan, options.SlowlogMaxLength, time);
         StartedAt = time.GetUtcNow();
     }
@@ -61,7 +62,7 @@ public sealed class RespServer : IAsyncDisposable
     public ServerStats Stats { get; } = new();
 
     /// <summary>Per-command counters (INFO commandstats).</summary>
-    public CommandStatistics CommandStats { get; } = new();
+    public CommandStatistics CommandStats { get; }
 
     /// <summary>The node's slow log (SLOWLOG), fed by every connection's <see cref="CommandDispatcher"/>.</summary>
     public Slowlog Slowlog { get; }
