@@ -68,8 +68,8 @@ public sealed class Slowlog
     }
 
     /// <summary>
-    /// The end of a command that started at <paramref name="started"/> (<see cref="Stopwatch.GetTimestamp"/>, taken just
-    /// before its handler ran); logs it when it took at least the threshold. Call only when <see cref="Enabled"/>, from the
+    /// The end of a command whose handler took <paramref name="elapsedTicks"/> (<see cref="Stopwatch"/> ticks, from just
+    /// before it ran); logs it when it took at least the threshold. Call only when <see cref="Enabled"/>, from the
     /// connection's loop while its request is still current.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
