@@ -76,6 +76,15 @@ public sealed class CommandStatistics
         }
     }
 
+    /// <summary>CONFIG RESETSTAT: every command's counters back to 0 (a count racing with it may survive or be dropped).</summary>
+    public void Reset()
+    {
+        foreach (var stripe in Volatile.Read(ref _stripes))
+        {
+            for (var i = 0; i < stripe.Length; i++) Interlocked.Exchange(ref stripe[i], 0);
+        }
+    }
+
     /// <summary>One command's totals.</summary>
     public readonly record struct Totals(long Calls, TimeSpan Time, long Rejected, long Failed);
 

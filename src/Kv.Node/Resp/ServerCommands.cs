@@ -11,7 +11,7 @@ internal static class ServerCommands
     [
         new("dbsize", 1, CommandFlags.ReadOnly | CommandFlags.Fast, DbSize, "server", "Returns an estimate of the number of keys (see docs/protocol.md)."),
         new("info", -1, CommandFlags.None, Info, "server", "Returns information and statistics about the server."),
-        new("config", -2, CommandFlags.None, Config, "server", "A container for server configuration commands (GET only: settings are fixed at startup)."),
+        new("config", -2, CommandFlags.None, Config, "server", "A container for server configuration commands (GET, and RESETSTAT for admins; settings are fixed at startup)."),
         new("flushall", -1, CommandFlags.Write | CommandFlags.Admin, FlushAll, "server", "Removes all keys (admin command)."),
         new("flushdb", -1, CommandFlags.Write | CommandFlags.Admin, FlushAll, "server", "Removes all keys of database 0, which is all keys (admin command)."),
         new("shutdown", -1, CommandFlags.Admin, Shutdown, "server", "Stops the node gracefully (admin command)."),
@@ -226,7 +226,24 @@ internal static class ServerCommands
         {
             c.Reply.WriteError("ERR CONFIG SET is not supported by kv-node: settings are fixed at startup (see docs/operations.md)"u8);
         }
-        else if (c.ArgIs(1, "RESETSTAT"u8) || c.ArgIs(1, "REWRITE"u8))
+        else if (c.ArgIs(1, "RESETSTAT"u8))
+        {
+            if (c.Request.Count != 2)
+            {
+                c.Reply.WriteError("ERR wrong number of arguments for 'config|resetstat' command"u8);
+                return default;
+            }
+            // Admin, as SLOWLOG RESET: it drops what every client's monitoring reads.
+            if (!c.IsAdmin)
+            {
+                c.WriteNotAdmin("config|resetstat");
+                return default;
+            }
+            c.Server.Stats.Reset();
+            c.Server.CommandStats.Reset();
+            c.Reply.WriteOk();
+        }
+        else if (c.ArgIs(1, "REWRITE"u8))
         {
             c.Reply.WriteError($"ERR CONFIG {c.ArgString(1).ToUpperInvariant()} is not supported by kv-node");
         }

@@ -29,4 +29,17 @@ public sealed class ServerStats
     public void CountProtocolError() => Interlocked.Increment(ref _protocolErrors);
     public void CountOutputLimitDisconnect() => Interlocked.Increment(ref _outputLimitDisconnects);
     public void CountTimeoutDisconnect() => Interlocked.Increment(ref _timeoutDisconnects);
+
+    /// <summary>CONFIG RESETSTAT: every counter back to 0 (a count racing with it may survive or be dropped).</summary>
+    public void Reset()
+    {
+        Interlocked.Exchange(ref _connectionsReceived, 0);
+        Interlocked.Exchange(ref _rejectedConnections, 0);
+        Interlocked.Exchange(ref _commandsProcessed, 0);
+        Interlocked.Exchange(ref _keyspaceHits, 0);
+        Interlocked.Exchange(ref _keyspaceMisses, 0);
+        Interlocked.Exchange(ref _protocolErrors, 0);
+        Interlocked.Exchange(ref _outputLimitDisconnects, 0);
+        Interlocked.Exchange(ref _timeoutDisconnects, 0);
+    }
 }

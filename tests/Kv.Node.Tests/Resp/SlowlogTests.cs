@@ -299,18 +299,9 @@ public sealed class SlowlogTests
 
     // ---- a raw client's view of the replies ----
 
-    private sealed record RespError(string Message);
-
     private sealed record Entry(long Id, long UnixTime, long Micros, string[] Arguments, string Address, string Name);
 
     private static string Number(int i) => i.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Sends one command and returns its reply parsed (ASCII commands and replies only).</summary>
-    private static async Task<object?> CallAsync(RawClient client, params string[] args)
-    {
-        await client.SendAsync(Cmd(args));
-        return ParseOne(await client.ReceiveRepliesAsync(1));
-    }
 
     private static async Task<List<Entry>> SlowlogGetAsync(RawClient client, params string[] count)
     {
@@ -329,51 +320,6 @@ public sealed class SlowlogTests
             entries.Add(new Entry((long)f[0]!, (long)f[1]!, (long)f[2]!, arguments, Assert.IsType<string>(f[4]), Assert.IsType<string>(f[5])));
         }
         return entries;
-    }
-
-    private static object? ParseOne(string text)
-    {
-        var at = 0;
-        var reply = Parse(text, ref at);
-        Assert.Equal(text.Length, at);
-        return reply;
-    }
-
-    /// <summary>One RESP2 reply: a simple or bulk string (null for nil), a <see cref="RespError"/>, a long, or a list.</summary>
-    private static object? Parse(string text, ref int at)
-    {
-        var end = text.IndexOf("\r\n", at, StringComparison.Ordinal);
-        Assert.True(end > at, $"incomplete reply: {text}");
-        var type = text[at];
-        var header = text[(at + 1)..end];
-        at = end + 2;
-        switch (type)
-        {
-            case '+':
-                return header;
-            case '-':
-                return new RespError(header);
-            case ':':
-                return long.Parse(header, CultureInfo.InvariantCulture);
-            case '$':
-                {
-                    var length = int.Parse(header, CultureInfo.InvariantCulture);
-                    if (length < 0) return null;
-                    var value = text.Substring(at, length);
-                    at += length + 2;
-                    return value;
-                }
-            case '*':
-                {
-                    var count = int.Parse(header, CultureInfo.InvariantCulture);
-                    if (count < 0) return null;
-                    var items = new List<object?>(count);
-                    for (var i = 0; i < count; i++) items.Add(Parse(text, ref at));
-                    return items;
-                }
-            default:
-                throw new FormatException($"unexpected reply type '{type}' in {text}");
-        }
     }
 
     /// <summary>Holds FLUSHALL in the keyspace until the test releases it.</summary>
